@@ -3,9 +3,41 @@
 The public names below are all a plugin may import.
 """
 
+from seqlab.checkpoint import CheckpointError, load_model, save_model
 from seqlab.corpus import Corpus
+from seqlab.encoder import EncoderConfig, StatefulEncoder
+from seqlab.model import Batch, Head, SeqModel
+from seqlab.stream import BPTTStream
+from seqlab.train import Interrupted, Trainer, TrainConfig, seed_everything
 from seqlab.vocab import BOS, PAD, SPECIALS, UNK, Vocab
+from seqlab import registry  # noqa: I001  (a module, for plugins: registry.corpus(name))
+from seqlab.cli import UserError, user_errors, writable_dir
 
 __version__ = "0.1.0"
 
-__all__ = ["BOS", "PAD", "SPECIALS", "UNK", "Corpus", "Vocab", "__version__"]
+__all__ = [
+    "BOS",
+    "PAD",
+    "SPECIALS",
+    "UNK",
+    "BPTTStream",
+    "Batch",
+    "CheckpointError",
+    "Corpus",
+    "EncoderConfig",
+    "Head",
+    "Interrupted",
+    "SeqModel",
+    "StatefulEncoder",
+    "TrainConfig",
+    "Trainer",
+    "UserError",
+    "Vocab",
+    "__version__",
+    "load_model",
+    "registry",
+    "save_model",
+    "seed_everything",
+    "user_errors",
+    "writable_dir",
+]

@@ -1,0 +1,1 @@
+"""seqlab plugin: the language-model head and the `pretrain` command."""

@@ -1,0 +1,159 @@
+"""The `seqlab` command. Core commands live here; plugins add theirs through the
+`seqlab.commands` and `seqlab.finetune` entry-point groups, loaded only when used."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from seqlab import registry
+from seqlab.checkpoint import CheckpointError
+from seqlab.stream import BPTTStream
+
+
+class UserError(click.ClickException):
+    """A mistake in what the user asked for: one line on stderr, exit code 2, no traceback."""
+
+    exit_code = 2
+
+
+def user_errors(func):
+    """Turn the errors a user can cause (bad values, unknown names, unreadable or
+    unwritable files) into a `UserError`."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except registry.UnknownPlugin as e:
+            raise UserError(str(e)) from None
+        except (ValueError, CheckpointError, OSError) as e:
+            raise UserError(str(e)) from None
+
+    return wrapper
+
+
+def writable_dir(path: Path, option: str = "--out") -> Path:
+    """Create `path` (and parents) now, so an unwritable output fails before any work."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".seqlab-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"cannot write to {option} {path}: {e.strerror or e}") from None
+    return path
+
+
+class PluginGroup(click.Group):
+    """A group whose extra commands come from an entry-point group, imported on use."""
+
+    def __init__(self, *args, entry_group: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entry_group = entry_group
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(registry.names(self.entry_group)))
+
+    def get_command(self, ctx, name):
+        if name in self.commands:
+            return self.commands[name]
+        if name in registry.names(self.entry_group):
+            return registry.load(self.entry_group, name)
+        return None
+
+
+@click.group(cls=PluginGroup, entry_group="seqlab.commands", context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="seqlab")
+def cli():
+    """seqlab: stateful recurrent language models, and the taggers and classifiers
+    fine-tuned from them.
+
+    \b
+    Start with:
+      seqlab pretrain human-numbers     train the lesson-7 language model
+      seqlab show-batch human-numbers   see how the batches join up
+      seqlab plugins                    what is installed
+    """
+
+
+@cli.group(cls=PluginGroup, entry_group="seqlab.finetune")
+def finetune():
+    """Fine-tune a pretrained encoder with a new head (tasks come from plugins)."""
+
+
+@cli.command()
+def plugins():
+    """List installed plugins: their distribution, kind, name and entry point."""
+    table = Table("distribution", "kind", "name", "entry point")
+    for row in registry.listing():
+        table.add_row(*row)
+    Console().print(table)
+
+
+@cli.command("show-batch")
+@click.argument("corpus")
+@click.option("--split", default="train", show_default=True, help="Which split to batch.")
+@click.option("--bs", default=64, show_default=True, help="Rows per batch.")
+@click.option("--bptt", default=70, show_default=True, help="Tokens per row per batch.")
+@click.option(
+    "--layout",
+    type=click.Choice(["contiguous", "fastai-v1"]),
+    default="contiguous",
+    show_default=True,
+    help="contiguous: rows are equal slices of the stream; fastai-v1: the course's layout.",
+)
+@click.option("--batch", "batch_no", default=1, show_default=True, help="Which batch (1-based).")
+@click.option("--rows", default=5, show_default=True, help="How many rows to show.")
+@click.option("--tsv", is_flag=True, help="Print idx<TAB>text lines only, for piping.")
+@user_errors
+def show_batch(corpus, split, bs, bptt, layout, batch_no, rows, tsv):
+    """Show the first rows of one batch of CORPUS as text, like fastai's show_batch.
+
+    Row r of batch k+1 continues row r of batch k: compare `--batch 1` and `--batch 2`.
+    """
+    if rows < 1:
+        raise UserError(f"--rows must be at least 1, got {rows}")
+    c = registry.corpus(corpus)
+    stream = BPTTStream(c.split(split), bs=bs, bptt=bptt, layout=layout)
+    if not 1 <= batch_no <= len(stream):
+        raise UserError(f"--batch {batch_no}: this split has batches 1..{len(stream)}")
+    for k, (x, _) in enumerate(stream, start=1):
+        if k == batch_no:
+            break
+    texts = [c.vocab.textify(row) for row in x[:rows].tolist()]
+    if tsv:
+        click.echo("".join(f"{i}\t{t}\n" for i, t in enumerate(texts)), nl=False)
+        return
+    table = Table("idx", "text", title=f"{corpus} {split}: batch {batch_no} of {len(stream)}, x is {tuple(x.shape)}")
+    for i, t in enumerate(texts):
+        table.add_row(str(i), t)
+    Console().print(table)
+
+
+@cli.command()
+@click.argument("corpus")
+@click.argument("directory", type=click.Path(path_type=Path))
+@user_errors
+def export(corpus, directory):
+    """Write CORPUS as text files into DIRECTORY (for corpora that support it)."""
+    c = registry.corpus(corpus)
+    if c.export is None:
+        raise UserError(f"corpus {corpus!r} cannot be exported")
+    for path in c.export(writable_dir(directory, "DIRECTORY")):
+        click.echo(path)
+
+
+def main() -> None:
+    cli(prog_name="seqlab")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Plugin discovery through entry points; the core never imports a plugin by name.
+
+Groups a plugin may register in (see pyproject.toml for the built-in ones):
+  seqlab.corpora    NAME = callable returning a `Corpus`
+  seqlab.heads      KIND = a `Head` subclass (rebuilt from checkpoints by kind)
+  seqlab.commands   NAME = a click command added to `seqlab`
+  seqlab.finetune   NAME = a click command added to `seqlab finetune`
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+GROUPS = {
+    "seqlab.corpora": "corpus",
+    "seqlab.heads": "head",
+    "seqlab.commands": "command",
+    "seqlab.finetune": "fine-tuning task",
+}
+
+
+class UnknownPlugin(LookupError):
+    def __init__(self, kind: str, name: str, known: list[str]):
+        self.kind, self.name, self.known = kind, name, known
+        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(known) or '(none installed)'}")
+
+
+def entries(group: str) -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in sorted(entry_points(group=group), key=lambda ep: ep.name)}
+
+
+def load(group: str, name: str) -> Any:
+    found = entries(group)
+    if name not in found:
+        raise UnknownPlugin(GROUPS.get(group, group), name, list(found))
+    return found[name].load()
+
+
+def names(group: str) -> list[str]:
+    return list(entries(group))
+
+
+def corpus(name: str):
+    """Build the registered corpus called `name`."""
+    return load("seqlab.corpora", name)()
+
+
+def head_class(kind: str):
+    return load("seqlab.heads", kind)
+
+
+def listing() -> list[tuple[str, str, str, str]]:
+    """(distribution, kind, name, target) for every registered entry point."""
+    rows = []
+    for group, kind in GROUPS.items():
+        for ep in entries(group).values():
+            dist = ep.dist.name if ep.dist is not None else "?"
+            rows.append((dist, kind, ep.name, ep.value))
+    return rows

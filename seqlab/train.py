@@ -1,0 +1,369 @@
+"""Trainer: one-cycle AdamW, gradient clipping, metrics, progress, checkpoints, resume.
+
+The trainer knows nothing about the task: the model's head gives the loss and the
+metrics. A run directory holds
+  config.json      everything needed to rebuild model and data (written by the caller)
+  metrics.csv      one row per epoch: epoch,train_loss,valid_loss,<head metrics>,time
+  curves.png       training curves
+  best.*, last.*   checkpoints (safetensors + JSON); last.* also carries the optimizer,
+                   schedule, RNG and position, so `resume` continues exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Callable, Iterable, Sized
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from torch import Tensor, nn
+
+from seqlab.checkpoint import (
+    atomic_write,
+    load_model_tensors,
+    load_tensors,
+    model_tensors,
+    save_model,
+    save_tensors,
+)
+from seqlab.model import Batch, SeqModel
+from seqlab.plot import plot_curves
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    lr: float = 3e-3
+    wd: float = 0.01
+    pct_start: float = 0.25
+    clip: float | None = 0.5
+    seed: int = 42
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.wd < 0:
+            raise ValueError(f"wd must be >= 0, got {self.wd}")
+
+
+class Interrupted(Exception):
+    """Training stopped by Ctrl-C after `last` was saved."""
+
+    def __init__(self, run_dir: Path | None):
+        self.run_dir = run_dir
+        where = f"; continue with --resume {run_dir}" if run_dir else ""
+        super().__init__(f"interrupted{' - saved last checkpoint' if run_dir else ''}{where}")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is available here; use --device cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+
+
+Callback = Callable[["Trainer", str, int], None]  # (trainer, event, epoch-or-step)
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: SeqModel,
+        train_dl: Iterable,
+        valid_dl: Iterable,
+        config: TrainConfig,
+        run_dir: Path | None = None,
+        meta: dict[str, Any] | None = None,
+        console: Console | None = None,
+        lr_mults: list[float] | None = None,
+        callbacks: list[Callback] = (),  # type: ignore[assignment]
+    ):
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.model = model.to(self.device)
+        self.train_dl, self.valid_dl = train_dl, valid_dl
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.meta = meta or {}
+        self.console = console or Console()
+        self.callbacks = list(callbacks)
+        self.is_main = _rank() == 0
+        self.history: list[dict[str, float]] = []
+        self.batch_losses: list[float] = []
+        self.epoch, self.step = 0, 0  # position: next batch to train
+        self._shown = 0  # epoch-table rows printed
+        self._partial = (0.0, 0)  # train loss sum and count of the current epoch
+        groups = model.layer_groups()
+        mults = lr_mults or [1.0] * len(groups)
+        if len(mults) != len(groups):
+            raise ValueError(f"lr_mults has {len(mults)} entries for {len(groups)} layer groups")
+        self.opt = torch.optim.AdamW(
+            [{"params": g, "lr": config.lr * m} for g, m in zip(groups, mults, strict=True) if g],
+            lr=config.lr,
+            weight_decay=config.wd,
+            betas=(0.9, 0.99),
+        )
+        self.epoch_lens = [self._epoch_len(e) for e in range(config.epochs)]
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(
+            self.opt,
+            max_lr=[g["lr"] for g in self.opt.param_groups],
+            total_steps=sum(self.epoch_lens),
+            pct_start=config.pct_start,
+        )
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def fit(self) -> list[dict[str, float]]:
+        if self.run_dir and self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        for epoch in range(self.epoch, self.config.epochs):
+            self._emit("epoch_start", epoch)
+            start = time.perf_counter()
+            train_loss = self._train_epoch(epoch)
+            metrics = self.evaluate()
+            row = {"epoch": epoch, "train_loss": train_loss, **metrics}
+            row["time"] = time.perf_counter() - start
+            self.history.append(row)
+            self.epoch, self.step, self._partial = epoch + 1, 0, (0.0, 0)
+            self._print_new_rows()
+            self._save_epoch(row)
+            self._emit("epoch_end", epoch)
+        return self.history
+
+    def _train_epoch(self, epoch: int) -> float:
+        model, dl = self.model, self.train_dl
+        model.train()
+        model.reset()
+        _set_epoch(dl, epoch)
+        total, count = self._partial
+        skip = self.step
+        with self._progress(self.epoch_lens[epoch], f"epoch {epoch}") as (progress, task):
+            progress.update(task, completed=skip)
+            for i, raw in enumerate(dl):
+                if i < skip:  # resuming inside an epoch: these batches were trained on
+                    continue
+                try:
+                    loss, n = self._train_step(_as_batch(raw).to(self.device))
+                except KeyboardInterrupt:
+                    self._interrupt(epoch, i, (total, count))
+                total, count = total + loss * n, count + n
+                self.batch_losses.append(loss)
+                self.step = i + 1
+                progress.update(task, advance=1, description=f"epoch {epoch} loss {loss:.3f}")
+                try:
+                    self._emit("step_end", i)
+                except KeyboardInterrupt:
+                    self._interrupt(epoch, i + 1, (total, count))
+        return total / max(count, 1)
+
+    def _train_step(self, batch: Batch) -> tuple[float, int]:
+        out = self.model(batch.x, batch.mask)
+        loss = self.model.head.loss(out, batch)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.clip:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
+        self.opt.step()
+        if self.sched.last_epoch < self.sched.total_steps - 1:
+            self.sched.step()
+        return loss.item(), self.model.head.n_targets(batch)
+
+    @torch.no_grad()
+    def evaluate(self, dl: Iterable | None = None) -> dict[str, float]:
+        """valid_loss and the head's metrics; the state starts from zero."""
+        model, head = self.model, self.model.head
+        model.eval()
+        model.reset()
+        total, count, steps = 0.0, 0, []
+        for raw in dl if dl is not None else self.valid_dl:
+            batch = _as_batch(raw).to(self.device)
+            out = model(batch.x, batch.mask)
+            n = head.n_targets(batch)
+            total += head.loss(out, batch).item() * n
+            count += n
+            steps.append(head.eval_step(out, batch))
+        valid_loss = total / max(count, 1)
+        return {"valid_loss": valid_loss, **head.reduce(steps, valid_loss)}
+
+    def _emit(self, event: str, value: int) -> None:
+        for cb in self.callbacks:
+            cb(self, event, value)
+
+    def _interrupt(self, epoch: int, step: int, partial: tuple[float, int]) -> None:
+        self.epoch, self.step, self._partial = epoch, step, partial
+        if self.run_dir and self.is_main:
+            self.save_last()
+        raise Interrupted(self.run_dir if self.is_main else None)
+
+    # -- output ---------------------------------------------------------------------------
+
+    def _progress(self, total: int, description: str):
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+            disable=not (self.is_main and self.console.is_terminal),
+        )
+        return _ProgressTask(progress, total, description)
+
+    def _print_new_rows(self) -> None:
+        """The fastai-style epoch table, a row as each epoch ends (a resumed run
+        first repeats the rows it had)."""
+        if not self.is_main:
+            return
+        if self._shown == 0:
+            self.console.print(_format_header(list(self.history[0])), highlight=False)
+        for row in self.history[self._shown :]:
+            self.console.print(_format_row(row), highlight=False)
+        self._shown = len(self.history)
+
+    def _save_epoch(self, row: dict[str, float]) -> None:
+        if not (self.run_dir and self.is_main):
+            return
+        atomic_write(self.run_dir / "metrics.csv", metrics_csv(self.history))
+        plot_curves(self.history, self.batch_losses, self.run_dir / "curves.png")
+        if row["valid_loss"] <= min(r["valid_loss"] for r in self.history):
+            save_model(self.run_dir / "best", self.model, self._checkpoint_meta())
+        self.save_last()
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def _checkpoint_meta(self) -> dict[str, Any]:
+        return {
+            **self.meta,
+            "epoch": self.epoch,
+            "metrics": self.history[-1] if self.history else {},
+        }
+
+    def save_last(self) -> None:
+        """Weights plus everything needed to continue: optimizer, schedule, RNG, position."""
+        assert self.run_dir is not None
+        save_model(self.run_dir / "last", self.model, self._checkpoint_meta())
+        tensors = {f"opt.{k}": v for k, v in _flatten_optimizer(self.opt.state_dict()).items()}
+        tensors["rng.torch"] = torch.get_rng_state()
+        tensors.update({f"hidden.{k}": v for k, v in self.model.encoder.get_state().items()})
+        state = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "partial_loss": list(self._partial),
+            "history": self.history,
+            "batch_losses": self.batch_losses,
+            "param_groups": self.opt.state_dict()["param_groups"],
+            "scheduler": self.sched.state_dict(),
+            "train_config": asdict(self.config),
+        }
+        save_tensors(self.run_dir / "train_state", tensors, state)
+
+    def load_last(self, run_dir: Path) -> None:
+        """Continue the run in `run_dir` from where its `last` checkpoint stopped."""
+        run_dir = Path(run_dir)
+        weights, meta = load_tensors(run_dir / "last")
+        load_model_tensors(self.model, weights, meta.get("aliases", {}))
+        tensors, state = load_tensors(run_dir / "train_state")
+        self.opt.load_state_dict(
+            {"state": _unflatten_optimizer(tensors), "param_groups": state["param_groups"]}
+        )
+        self.sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(tensors["rng.torch"])
+        hidden = {k[len("hidden.") :]: v.to(self.device) for k, v in tensors.items() if k.startswith("hidden.")}
+        self.model.encoder.set_state(hidden)
+        self.epoch, self.step = state["epoch"], state["step"]
+        self._partial = (state["partial_loss"][0], int(state["partial_loss"][1]))
+        self.history, self.batch_losses = state["history"], state["batch_losses"]
+
+    def _epoch_len(self, epoch: int) -> int:
+        _set_epoch(self.train_dl, epoch)
+        if not isinstance(self.train_dl, Sized):
+            raise TypeError("the training loader needs a length (for the one-cycle schedule)")
+        return len(self.train_dl)
+
+
+class _ProgressTask:
+    def __init__(self, progress: Progress, total: int, description: str):
+        self.progress, self.total, self.description = progress, total, description
+
+    def __enter__(self):
+        self.progress.start()
+        return self.progress, self.progress.add_task(self.description, total=self.total)
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+
+def _as_batch(raw) -> Batch:
+    return raw if isinstance(raw, Batch) else Batch(*raw)
+
+
+def _set_epoch(dl, epoch: int) -> None:
+    if hasattr(dl, "set_epoch"):
+        dl.set_epoch(epoch)
+
+
+def _rank() -> int:
+    dist = torch.distributed
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def _flatten_optimizer(sd: dict) -> dict[str, Tensor]:
+    out = {}
+    for idx, param_state in sd["state"].items():
+        for key, value in param_state.items():
+            out[f"{idx}.{key}"] = value if isinstance(value, Tensor) else torch.tensor(value)
+    return out
+
+
+def _unflatten_optimizer(tensors: dict[str, Tensor]) -> dict[int, dict[str, Tensor]]:
+    state: dict[int, dict[str, Tensor]] = {}
+    for name, value in tensors.items():
+        if name.startswith("opt."):
+            idx, key = name[len("opt.") :].split(".", 1)
+            state.setdefault(int(idx), {})[key] = value
+    return state
+
+
+def _fmt(name: str, value: float) -> str:
+    if name == "epoch":
+        return str(int(value))
+    if name == "time":
+        m, s = divmod(int(round(value)), 60)
+        return f"{m:02d}:{s:02d}"
+    return f"{value:.6f}" if math.isfinite(value) else str(value)
+
+
+def _width(name: str) -> int:
+    return max(len(name), 10)
+
+
+def _format_header(columns: list[str]) -> str:
+    return "  ".join(c.ljust(_width(c)) for c in columns).rstrip()
+
+
+def _format_row(row: dict[str, float]) -> str:
+    return "  ".join(_fmt(k, v).ljust(_width(k)) for k, v in row.items()).rstrip()
+
+
+def metrics_csv(history: list[dict[str, float]]) -> str:
+    buf = io.StringIO()
+    if history:
+        writer = csv.DictWriter(buf, fieldnames=list(history[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in history:
+            writer.writerow({k: (int(v) if k == "epoch" else f"{v:.6f}") for k, v in row.items()})
+    return buf.getvalue()
