@@ -74,6 +74,14 @@ def holdout_split(docs: list[np.ndarray], fraction: float, bos: int) -> tuple[li
     return train, held
 
 
+def reverse_doc(doc: np.ndarray, bos: int) -> np.ndarray:
+    """The document read backwards, still starting with xxbos (a backward LM sees the
+    start-of-document marker first, as the forward one does)."""
+    if len(doc) and doc[0] == bos:
+        return np.concatenate([doc[:1], doc[:0:-1]])
+    return doc[::-1].copy()
+
+
 def build_data(config: dict):
     """(train stream, valid stream, vocab) from a run config."""
     corpus = registry.corpus(config["corpus"])
@@ -83,6 +91,10 @@ def build_data(config: dict):
         train_docs, valid_docs = holdout_split(train_docs, data["holdout"], corpus.vocab.stoi[BOS])
     else:
         valid_docs = corpus.split("valid")
+    if config["encoder"].get("backward"):  # same vocab, reversed stream (ULMFiT, Flair)
+        bos = corpus.vocab.stoi[BOS]
+        train_docs = [reverse_doc(d, bos) for d in train_docs]
+        valid_docs = [reverse_doc(d, bos) for d in valid_docs]
     common = {"bs": data["bs"], "bptt": data["bptt"], "layout": data["layout"]}
     train = BPTTStream(train_docs, random_bptt=data["random_bptt"], shuffle=True,
                        seed=config["train"]["seed"], **common)
@@ -123,6 +135,7 @@ def make_config(corpus: str, vocab_size: int, pad_idx: int, opts: dict) -> dict:
         weight_drop=opts["weight_drop"],
         bn=opts["bn"],
         pad_idx=pad_idx,
+        backward=opts["backward"],
     )
     train = TrainConfig(
         epochs=opts["epochs"], lr=opts["lr"], wd=opts["wd"], pct_start=opts["pct_start"],
@@ -174,6 +187,9 @@ D = DEFAULTS
 @click.option("--weight-drop", default=D["weight_drop"], show_default=True, help="DropConnect on recurrent weights.")
 @click.option("--out-drop", default=D["out_drop"], show_default=True, help="Dropout before the decoder.")
 @click.option("--bn/--no-bn", default=False, show_default=True, help="Batch norm over output features.")
+@click.option("--backward", is_flag=True,
+              help="Train on the reversed stream (same vocab): a backward LM, for taggers "
+                   "that read both directions.")
 @click.option("--holdout", default=0.0, show_default=True,
               help="Validate on this fraction of the train split's tail instead of the valid split "
                    "(choose settings here, never on valid).")
@@ -196,6 +212,7 @@ def pretrain(corpus, resume, out, **opts):
     Example:
       seqlab pretrain human-numbers
       seqlab pretrain human-numbers --cell gru --layers 2 --epochs 5
+      seqlab pretrain human-numbers --backward
     """
     if resume is not None:
         config_path = resume / "config.json"
@@ -210,7 +227,8 @@ def pretrain(corpus, resume, out, **opts):
         c = registry.corpus(corpus)
         config = make_config(corpus, len(c.vocab), c.vocab.pad_idx, opts)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        run_dir, is_resume = writable_dir(out or Path("runs") / f"{corpus}-{stamp}"), False
+        name = f"{corpus}-bwd" if opts["backward"] else corpus
+        run_dir, is_resume = writable_dir(out or Path("runs") / f"{name}-{stamp}"), False
     click.echo(f"run directory: {run_dir}", err=True)
     try:
         history = run(config, run_dir, resume=is_resume)
