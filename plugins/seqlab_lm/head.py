@@ -2,6 +2,11 @@
 
 Tying (Press & Wolf 2017; Inan et al. 2017) shares one matrix between reading and
 writing tokens: fewer parameters, and better perplexity on small corpora.
+
+AR and TAR (Merity et al. 2017, AWD-LSTM) regularise the encoder's top-layer outputs
+during training: AR adds alpha * mean(dropped output ** 2) (keeps activations small),
+TAR adds beta * mean((h_t - h_(t-1)) ** 2) (keeps them slowly changing). Both are
+computed in `forward`, where the outputs are, and added by `loss` in training only.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ class LMHead(Head):
     kind = "lm"
 
     def __init__(self, encoder: StatefulEncoder, out_drop: float = 0.0, tie: bool = True,
-                 last_only: bool = False):
+                 last_only: bool = False, alpha: float = 0.0, beta: float = 0.0):
         super().__init__()
         self.out_drop, self.tie, self.last_only = out_drop, tie, last_only
+        self.alpha, self.beta = alpha, beta
+        self._reg: Tensor | None = None  # AR + TAR of the last training forward
         emb = encoder.embedding
         # Tying needs the decoder's input to have the embedding's size.
         size = emb.embedding_dim if tie else encoder.out_size
@@ -32,9 +39,15 @@ class LMHead(Head):
 
     def forward(self, hidden: Tensor, mask: Tensor | None = None) -> Tensor:
         """(bs, L, hidden) -> logits (bs, L, vocab), or (bs, vocab) with `last_only`."""
+        raw = hidden
         if self.last_only:
             hidden = hidden[:, -1]
         out = F.dropout(hidden, self.out_drop, self.training)
+        self._reg = None
+        if self.training and (self.alpha or self.beta):
+            self._reg = self.alpha * out.pow(2).mean()
+            if raw.size(1) > 1:
+                self._reg = self._reg + self.beta * (raw[:, 1:] - raw[:, :-1]).pow(2).mean()
         if self.proj is not None:
             out = self.proj(out)
         return self.decoder(out)
@@ -43,7 +56,10 @@ class LMHead(Head):
         return batch.y[:, -1] if self.last_only else batch.y
 
     def loss(self, out: Tensor, batch: Batch) -> Tensor:
-        return F.cross_entropy(out.reshape(-1, out.size(-1)), self._targets(batch).reshape(-1))
+        loss = F.cross_entropy(out.reshape(-1, out.size(-1)), self._targets(batch).reshape(-1))
+        if self.training and self._reg is not None:
+            loss = loss + self._reg
+        return loss
 
     def n_targets(self, batch: Batch) -> int:
         return self._targets(batch).numel()
@@ -58,4 +74,5 @@ class LMHead(Head):
         return {"accuracy": accuracy, "perplexity": math.exp(min(loss, 50.0))}
 
     def config(self) -> dict[str, Any]:
-        return {"out_drop": self.out_drop, "tie": self.tie, "last_only": self.last_only}
+        return {"out_drop": self.out_drop, "tie": self.tie, "last_only": self.last_only,
+                "alpha": self.alpha, "beta": self.beta}

@@ -50,6 +50,8 @@ DEFAULTS = {
     "hidden_drop": 0.0,
     "weight_drop": 0.0,
     "out_drop": 0.0,
+    "alpha": 0.0,
+    "beta": 0.0,
 }
 
 
@@ -155,7 +157,7 @@ def make_config(corpus: str, vocab_size: int, pad_idx: int, opts: dict) -> dict:
             "holdout": opts["holdout"],
         },
         "encoder": asdict(encoder),
-        "head": {"kind": "lm", "config": {"out_drop": opts["out_drop"]}},
+        "head": {"kind": "lm", "config": {k: opts[k] for k in ("out_drop", "alpha", "beta")}},
         "train": asdict(train),
     }
 
@@ -186,6 +188,10 @@ D = DEFAULTS
 @click.option("--hidden-drop", default=D["hidden_drop"], show_default=True, help="Dropout between layers.")
 @click.option("--weight-drop", default=D["weight_drop"], show_default=True, help="DropConnect on recurrent weights.")
 @click.option("--out-drop", default=D["out_drop"], show_default=True, help="Dropout before the decoder.")
+@click.option("--alpha", default=D["alpha"], show_default=True,
+              help="AR: penalty on the top layer's (dropped) outputs, AWD-LSTM uses 2.")
+@click.option("--beta", default=D["beta"], show_default=True,
+              help="TAR: penalty on the change of the top layer's outputs, AWD-LSTM uses 1.")
 @click.option("--bn/--no-bn", default=False, show_default=True, help="Batch norm over output features.")
 @click.option("--backward", is_flag=True,
               help="Train on the reversed stream (same vocab): a backward LM, for taggers "
