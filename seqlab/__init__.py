@@ -5,7 +5,7 @@ The public names below are all a plugin may import.
 
 from seqlab.checkpoint import CheckpointError, load_model, save_model
 from seqlab.corpus import Corpus
-from seqlab.encoder import EncoderConfig, StatefulEncoder
+from seqlab.encoder import EncoderConfig, StatefulEncoder, encoder_from_config
 from seqlab.model import Batch, Head, SeqModel
 from seqlab.stream import BPTTStream
 from seqlab.train import Interrupted, Trainer, TrainConfig, seed_everything
@@ -34,6 +34,7 @@ __all__ = [
     "UserError",
     "Vocab",
     "__version__",
+    "encoder_from_config",
     "load_model",
     "registry",
     "save_model",

@@ -118,16 +118,16 @@ def save_model(stem: Path, model: nn.Module, meta: dict[str, Any]) -> None:
 
 
 def load_model(stem: Path):
-    """Rebuild a SeqModel from a checkpoint: (model, vocab, meta). The head class is
-    found by its kind through the plugin registry."""
-    from seqlab.encoder import EncoderConfig, StatefulEncoder
+    """Rebuild a SeqModel from a checkpoint: (model, vocab, meta). The head class (and a
+    plugin's encoder class, named by "encoder_kind") is found through the plugin registry."""
+    from seqlab.encoder import encoder_from_config
     from seqlab.model import SeqModel
     from seqlab.registry import head_class
     from seqlab.vocab import Vocab
 
     tensors, meta = load_tensors(stem)
     try:
-        encoder = StatefulEncoder(EncoderConfig(**meta["encoder"]))
+        encoder = encoder_from_config(meta["encoder"], meta.get("encoder_kind"))
         head = head_class(meta["head"]["kind"]).from_config(meta["head"]["config"], encoder)
         vocab = Vocab(meta["vocab"])
     except KeyError as e:

@@ -72,6 +72,8 @@ def embedding_dropout(weight: Tensor, p: float, training: bool) -> Tensor:
 
 
 class StatefulEncoder(nn.Module):
+    kind = "stateful"  # plugins' encoders have their own kind (see `encoder_from_config`)
+
     def __init__(self, config: EncoderConfig):
         super().__init__()
         self.config = config
@@ -151,6 +153,18 @@ class StatefulEncoder(nn.Module):
 
     def to_dict(self) -> dict:
         return asdict(self.config)
+
+
+def encoder_from_config(config: dict, kind: str | None = None) -> nn.Module:
+    """The encoder a run config or checkpoint describes: the StatefulEncoder, or a plugin's
+    encoder of another `kind` (entry-point group `seqlab.encoders`, built by `from_config`).
+    Such an encoder has what SeqModel and Trainer use: forward(x) -> (bs, L, out_size),
+    reset(), get_state()/set_state(), `.embedding`, `.rnns`, `.bn`, `.config`."""
+    if kind in (None, StatefulEncoder.kind):
+        return StatefulEncoder(EncoderConfig(**config))
+    from seqlab.registry import encoder_class
+
+    return encoder_class(kind).from_config(config)
 
 
 def _detach(h):

@@ -5,6 +5,10 @@ Groups a plugin may register in (see pyproject.toml for the built-in ones):
   seqlab.heads      KIND = a `Head` subclass (rebuilt from checkpoints by kind)
   seqlab.commands   NAME = a click command added to `seqlab`
   seqlab.finetune   NAME = a click command added to `seqlab finetune`
+  seqlab.encoders   KIND = an encoder class with `from_config(dict)`, for encoders other than
+                    the core's StatefulEncoder (a checkpoint names its encoder's kind)
+  seqlab.presets    CORPUS = callable returning named model settings for that corpus,
+                    {NAME: preset dict} (see `presets` below)
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ GROUPS = {
     "seqlab.heads": "head",
     "seqlab.commands": "command",
     "seqlab.finetune": "fine-tuning task",
+    "seqlab.encoders": "encoder",
+    "seqlab.presets": "preset set",
 }
 
 
@@ -48,6 +54,21 @@ def corpus(name: str):
 
 def head_class(kind: str):
     return load("seqlab.heads", kind)
+
+
+def encoder_class(kind: str):
+    return load("seqlab.encoders", kind)
+
+
+def presets(corpus: str) -> dict[str, dict[str, Any]]:
+    """The named model settings a plugin gives for `corpus` ({} when none). A preset is a
+    dict: "help" (one line), "options" (values for the training command's options, by
+    their Python names), optionally "reference" (a published figure to compare with),
+    "encoder_kind" + "encoder" (an encoder from `seqlab.encoders` and its extra config)
+    and "head" (extra head config)."""
+    if corpus not in entries("seqlab.presets"):
+        return {}
+    return load("seqlab.presets", corpus)()
 
 
 def listing() -> list[tuple[str, str, str, str]]:
