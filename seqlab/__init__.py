@@ -3,12 +3,14 @@
 The public names below are all a plugin may import.
 """
 
+from seqlab.batches import PaddedBatches, flip_padded
 from seqlab.checkpoint import CheckpointError, load_model, save_model
 from seqlab.corpus import Corpus
 from seqlab.encoder import EncoderConfig, StatefulEncoder, encoder_from_config
 from seqlab.model import Batch, Head, SeqModel
 from seqlab.stream import BPTTStream
 from seqlab.train import Interrupted, Trainer, TrainConfig, seed_everything
+from seqlab import transfer  # noqa: I001  (a module: load_pretrained, build_encoder, fine_tuning, ...)
 from seqlab.vocab import BOS, PAD, SPECIALS, UNK, Vocab
 from seqlab import registry  # noqa: I001  (a module, for plugins: registry.corpus(name))
 from seqlab.cli import UserError, user_errors, writable_dir
@@ -27,6 +29,7 @@ __all__ = [
     "EncoderConfig",
     "Head",
     "Interrupted",
+    "PaddedBatches",
     "SeqModel",
     "StatefulEncoder",
     "TrainConfig",
@@ -35,10 +38,12 @@ __all__ = [
     "Vocab",
     "__version__",
     "encoder_from_config",
+    "flip_padded",
     "load_model",
     "registry",
     "save_model",
     "seed_everything",
+    "transfer",
     "user_errors",
     "writable_dir",
 ]
