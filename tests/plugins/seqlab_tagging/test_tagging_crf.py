@@ -1,0 +1,90 @@
+"""The CRF against brute force: enumerate every tag sequence of tiny inputs."""
+
+import itertools
+
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqlab_tagging.crf import CRF
+
+
+@torch.no_grad()
+def brute_scores(crf, emit, length):
+    """Score of every tag sequence of one row's first `length` tokens."""
+    out = {}
+    for seq in itertools.product(range(crf.n_tags), repeat=length):
+        s = crf.start[seq[0]] + crf.end[seq[-1]]
+        s = s + sum(emit[t, y] for t, y in enumerate(seq))
+        s = s + sum(crf.trans[a, b] for a, b in itertools.pairwise(seq))
+        out[seq] = float(s)
+    return out
+
+
+@st.composite
+def crf_inputs(draw):
+    n_tags = draw(st.integers(1, 3))
+    bs = draw(st.integers(1, 3))
+    width = draw(st.integers(1, 4))
+    lengths = draw(st.lists(st.integers(1, width), min_size=bs, max_size=bs))
+    seed = draw(st.integers(0, 2**16))
+    g = torch.Generator().manual_seed(seed)
+    crf = CRF(n_tags)
+    with torch.no_grad():
+        for p in crf.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 2)
+    emit = torch.randn(bs, width, n_tags, generator=g) * 2
+    mask = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+    tags = torch.randint(0, n_tags, (bs, width), generator=g).masked_fill(~mask, -100)
+    return crf, emit, mask, tags, lengths
+
+
+@settings(max_examples=60, deadline=None)
+@given(crf_inputs())
+def test_nll_matches_enumeration(inputs):
+    crf, emit, mask, tags, lengths = inputs
+    nll = crf.nll(emit, tags, mask).detach()
+    for row, n in enumerate(lengths):
+        scores = brute_scores(crf, emit[row], n)
+        log_z = torch.logsumexp(torch.tensor(list(scores.values())), 0)
+        gold = tuple(tags[row, :n].tolist())
+        assert abs(float(nll[row]) - float(log_z - scores[gold])) < 1e-4
+        assert float(nll[row]) >= -1e-5  # a probability is at most 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(crf_inputs())
+def test_viterbi_is_the_best_sequence(inputs):
+    crf, emit, mask, _, lengths = inputs
+    paths = crf.viterbi(emit, mask)
+    for row, n in enumerate(lengths):
+        scores = brute_scores(crf, emit[row], n)
+        found = tuple(paths[row, :n].tolist())
+        assert abs(scores[found] - max(scores.values())) < 1e-4
+
+
+@settings(max_examples=30, deadline=None)
+@given(crf_inputs())
+def test_padding_does_not_change_a_row(inputs):
+    """A row scored alone at its own width gives the same loss and path as inside a batch."""
+    crf, emit, mask, tags, lengths = inputs
+    nll, paths = crf.nll(emit, tags, mask).detach(), crf.viterbi(emit, mask)
+    for row, n in enumerate(lengths):
+        one = (emit[row : row + 1, :n], tags[row : row + 1, :n], mask[row : row + 1, :n])
+        assert abs(float(crf.nll(*one)[0].detach()) - float(nll[row])) < 1e-4
+        assert crf.viterbi(one[0], one[2])[0].tolist() == paths[row, :n].tolist()
+
+
+def test_training_learns_a_transition_rule():
+    """Tag 1 always follows tag 0: with uninformative emissions only transitions can learn it."""
+    torch.manual_seed(0)
+    crf = CRF(2)
+    opt = torch.optim.Adam(crf.parameters(), lr=0.1)
+    tags = torch.tensor([[0, 1, 0, 1, 0, 1]])
+    emit = torch.zeros(1, 6, 2)
+    mask = torch.ones(1, 6, dtype=torch.bool)
+    for _ in range(100):
+        opt.zero_grad()
+        crf.nll(emit, tags, mask).sum().backward()
+        opt.step()
+    assert crf.viterbi(emit, mask).tolist() == tags.tolist()
