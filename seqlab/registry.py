@@ -9,6 +9,12 @@ Groups a plugin may register in (see pyproject.toml for the built-in ones):
                     the core's StatefulEncoder (a checkpoint names its encoder's kind)
   seqlab.presets    CORPUS = callable returning named model settings for that corpus,
                     {NAME: preset dict} (see `presets` below)
+  seqlab.datasets   NAME = callable returning a labelled dataset for fine-tuning, a dict:
+                    {"task": "classify" | "tag" | ..., "description": str,
+                     "train": [...], and "valid" and/or "test": [...]}; the task's plugin
+                    says what an example is (classify: (text, label) pairs)
+  seqlab.predictors KIND = function(PredictRequest) behind `seqlab predict` for runs whose
+                    head is of that kind (see seqlab/predict.py)
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ GROUPS = {
     "seqlab.finetune": "fine-tuning task",
     "seqlab.encoders": "encoder",
     "seqlab.presets": "preset set",
+    "seqlab.datasets": "dataset",
+    "seqlab.predictors": "predictor",
 }
 
 
@@ -69,6 +77,11 @@ def presets(corpus: str) -> dict[str, dict[str, Any]]:
     if corpus not in entries("seqlab.presets"):
         return {}
     return load("seqlab.presets", corpus)()
+
+
+def dataset(name: str) -> dict[str, Any]:
+    """The registered labelled dataset called `name` (see the group's note above)."""
+    return load("seqlab.datasets", name)()
 
 
 def listing() -> list[tuple[str, str, str, str]]:
