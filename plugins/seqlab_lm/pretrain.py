@@ -20,10 +20,10 @@ from seqlab import (
     EncoderConfig,
     Interrupted,
     SeqModel,
-    StatefulEncoder,
     TrainConfig,
     Trainer,
     UserError,
+    encoder_from_config,
     registry,
     seed_everything,
     user_errors,
@@ -31,6 +31,7 @@ from seqlab import (
 )
 from seqlab.checkpoint import atomic_write, load_tensors
 
+from seqlab_lm import presets
 from seqlab_lm.head import LMHead
 
 # Chosen on a held-out tail of human-numbers' train split (never on valid): see
@@ -105,18 +106,20 @@ def build_data(config: dict):
 
 
 def build_model(config: dict) -> SeqModel:
-    encoder = StatefulEncoder(EncoderConfig(**config["encoder"]))
+    encoder = encoder_from_config(config["encoder"], config.get("encoder_kind"))
     return SeqModel(encoder, LMHead(encoder, **config["head"]["config"]))
 
 
-def run(config: dict, out: Path, resume: bool = False) -> list[dict]:
+def run(config: dict, out: Path, resume: bool = False, **trainer_options) -> list[dict]:
+    """Train as `config` says, in `out`; `trainer_options` go to the Trainer (console, callbacks)."""
     train_cfg = TrainConfig(**config["train"])
     seed_everything(train_cfg.seed)
     train, valid, vocab = build_data(config)
     model = build_model(config)
-    meta = {k: config[k] for k in ("corpus", "data", "encoder", "head")}
+    meta = {k: config[k] for k in ("corpus", "model", "data", "encoder_kind", "encoder", "head")
+            if k in config}
     meta["vocab"] = vocab.itos
-    trainer = Trainer(model, train, valid, train_cfg, run_dir=out, meta=meta)
+    trainer = Trainer(model, train, valid, train_cfg, run_dir=out, meta=meta, **trainer_options)
     if resume:
         trainer.load_last(out)
     else:
@@ -167,6 +170,10 @@ D = DEFAULTS
 
 @click.command()
 @click.argument("corpus", required=False)
+@click.option("--model", default=None,
+              help="A named preset of CORPUS, e.g. human-numbers' model0..model5 (fastai lesson 7's "
+                   "models): it sets every option you do not give. `seqlab lesson CORPUS --help` "
+                   "lists them.")
 @click.option("--cell", type=click.Choice(["rnn", "gru", "lstm"]), default=D["cell"], show_default=True,
               help="Recurrent cell.")
 @click.option("--layers", default=D["layers"], show_default=True, help="Stacked RNN layers.")
@@ -207,7 +214,7 @@ D = DEFAULTS
 @click.option("--resume", type=click.Path(path_type=Path), default=None,
               help="Continue the stopped run in this directory (its saved settings are used).")
 @user_errors
-def pretrain(corpus, resume, out, **opts):
+def pretrain(corpus, resume, out, model, **opts):
     """Pretrain a language model on CORPUS (a registered corpus, see `seqlab plugins`).
 
     Prints a table of epochs and writes a run directory: config.json, metrics.csv,
@@ -219,6 +226,7 @@ def pretrain(corpus, resume, out, **opts):
       seqlab pretrain human-numbers
       seqlab pretrain human-numbers --cell gru --layers 2 --epochs 5
       seqlab pretrain human-numbers --backward
+      seqlab pretrain human-numbers --model model3 --epochs 5
     """
     if resume is not None:
         config_path = resume / "config.json"
@@ -231,9 +239,16 @@ def pretrain(corpus, resume, out, **opts):
         if corpus is None:
             raise UserError("give a CORPUS to pretrain on (e.g. human-numbers), or --resume RUN_DIR")
         c = registry.corpus(corpus)
+        if model:
+            preset = presets.find(corpus, model)
+            given = presets.given_on_command_line(click.get_current_context())
+            opts = presets.apply(preset, opts, given)
         config = make_config(corpus, len(c.vocab), c.vocab.pad_idx, opts)
+        if model:
+            presets.configure(config, model, preset)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        name = f"{corpus}-bwd" if opts["backward"] else corpus
+        name = f"{corpus}-{model}" if model else corpus
+        name = f"{name}-bwd" if opts["backward"] else name
         run_dir, is_resume = writable_dir(out or Path("runs") / f"{name}-{stamp}"), False
     click.echo(f"run directory: {run_dir}", err=True)
     try:

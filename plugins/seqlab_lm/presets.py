@@ -1,0 +1,55 @@
+"""Named presets (`--model NAME`): settings a corpus plugin registers for its corpus.
+
+A preset supplies the value of every option the user did not give on the command line;
+a flag the user gives always wins. Presets come through the `seqlab.presets` entry-point
+group (format in seqlab.registry), so this plugin never imports the plugin that defines them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from seqlab import UserError, encoder_from_config, registry
+
+
+def find(corpus: str, name: str) -> dict[str, Any]:
+    known = registry.presets(corpus)
+    if name not in known:
+        have = ", ".join(known) if known else "none"
+        raise UserError(f"--model {name}: unknown preset for corpus {corpus!r} (presets: {have})")
+    return known[name]
+
+
+def given_on_command_line(ctx: click.Context) -> set[str]:
+    """Names of the parameters the user set (flag or environment), not left at their default."""
+    return {
+        name
+        for name in ctx.params
+        if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+    }
+
+
+def apply(preset: dict[str, Any], opts: dict[str, Any], given: set[str]) -> dict[str, Any]:
+    """`opts` with the preset's values for every option not in `given`."""
+    unknown = sorted(set(preset["options"]) - set(opts))
+    if unknown:
+        raise UserError(f"this preset sets options this command lacks: {', '.join(unknown)}")
+    return {**opts, **{k: v for k, v in preset["options"].items() if k not in given}}
+
+
+def configure(config: dict[str, Any], name: str, preset: dict[str, Any]) -> dict[str, Any]:
+    """Add what a preset sets beyond command-line options to a run config (a plugin's encoder,
+    head settings), and check that the encoder can be built, before any run starts."""
+    config["model"] = name
+    if "encoder_kind" in preset:
+        config["encoder_kind"] = preset["encoder_kind"]
+    config["encoder"].update(preset.get("encoder", {}))
+    config["head"]["config"].update(preset.get("head", {}))
+    try:
+        encoder_from_config(config["encoder"], config.get("encoder_kind"))
+    except (TypeError, ValueError) as e:
+        raise UserError(f"--model {name}: {e}") from None
+    return config
