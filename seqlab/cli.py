@@ -151,6 +151,57 @@ def export(corpus, directory):
         click.echo(path)
 
 
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("input", required=False, type=click.Path(path_type=Path, allow_dash=True))
+@click.option("--text", "texts", multiple=True, help="A text to predict for (repeat for more); "
+              "instead of INPUT.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output: one JSON object "
+              "per input line.")
+@click.option("--format", "fmt", default=None, help="Input (and output) format, as the run's "
+              "task reads it: classifiers read lines (default), csv, tsv or jsonl (the text "
+              "column the run was trained with); taggers read conll or conllu.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write here instead of stdout (only when everything succeeded).")
+@click.option("--bs", default=64, show_default=True, help="Examples per batch.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="auto takes a GPU when there is one.")
+@user_errors
+def predict(run_dir, input, texts, as_json, fmt, out, bs, device):
+    """Predict with the fine-tuned run in RUN_DIR for each text of INPUT (a file, or - for
+    stdin) or of --text. The run's task decides what a prediction is: a classifier prints
+    label and probability per line; a tagger prints one `word<TAB>tag` per line, a blank line
+    between sentences.
+
+    \b
+    Examples:
+      seqlab predict runs/mod3 --text "two thousand one" --text "nine"
+      seqlab predict runs/genre reviews.txt --json
+      cat sentences.txt | seqlab predict runs/genre -
+    """
+    from seqlab.predict import make_request
+    from seqlab.predict import predict as run_predictor
+
+    if texts and input is not None:
+        raise UserError("give the texts as INPUT (a file, or - for stdin) or with --text, not both")
+    if not texts and input is None:
+        raise UserError("nothing to predict: give INPUT (a file, or - for stdin) or --text TEXT")
+    if bs < 1:
+        raise UserError(f"--bs must be at least 1, got {bs}")
+    if input is not None and str(input) != "-" and not input.is_file():
+        raise UserError(f"{input}: no such file")
+    request = make_request(run_dir, texts=list(texts) or None, input=input, as_json=as_json,
+                           format=fmt, bs=bs, device=device)
+    result = run_predictor(request)
+    if out is None:
+        click.echo(result, nl=False)
+    else:
+        from seqlab.checkpoint import atomic_write
+
+        atomic_write(out, result)
+        click.echo(f"wrote {out}", err=True)
+
+
 def main() -> None:
     cli(prog_name="seqlab")
 

@@ -69,6 +69,12 @@ def load_pretrained(path: Path) -> Pretrained:
     tensors, meta = load_tensors(stem)
     for name, twin in meta.get("aliases", {}).items():  # tied weights are stored once
         tensors.setdefault(name, tensors[twin])
+    kind = meta.get("encoder_kind") or StatefulEncoder.kind
+    if kind != StatefulEncoder.kind:
+        raise CheckpointError(
+            f"{stem.with_suffix('.json')}: its encoder is of kind {kind!r}; fine-tuning takes "
+            f"the {StatefulEncoder.kind!r} encoder of `seqlab pretrain` (rnn, gru or lstm cells)"
+        )
     try:
         config = EncoderConfig(**meta["encoder"])
         vocab = Vocab(meta["vocab"])
