@@ -1,0 +1,142 @@
+"""Plain-text files for tokenization: find them, hash them, read them in line-aligned pieces.
+
+Reading is streamed in blocks, so a file of any size costs a few MiB of memory. Each piece
+ends at a line break (or, inside a giant line, at a space), so a whitespace tokenizer sees
+the same tokens as if it read the whole file at once. Bad bytes are caught here, with the
+file and byte offset in the message: a NUL byte (a binary or UTF-16 file) or bytes that are
+not UTF-8. With errors="replace" both become U+FFFD instead.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+ERRORS = ("strict", "replace")
+BLOCK = 1 << 20  # bytes read at a time
+_BOM = b"\xef\xbb\xbf"
+
+
+class TextFileError(ValueError):
+    """A file that is not UTF-8 text (a ValueError, so the CLI shows it as one line)."""
+
+
+def find_files(paths: Iterable[str | Path], glob: bool = False) -> list[Path]:
+    """The files named by `paths`, in order: a file as is, a directory as every file under it
+    (sorted, hidden ones left out). With `glob`, each path is a pattern (`**` recurses)."""
+    found: list[Path] = []
+    for raw in paths:
+        if glob:
+            matches = sorted(globlib.glob(str(raw), recursive=True))
+            if not matches:
+                raise FileNotFoundError(f"{raw}: the pattern matches no file")
+            found += _expand(Path(m) for m in matches)
+            continue
+        p = Path(raw)
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: no such file or directory")
+        found += _expand([p])
+    seen: set[Path] = set()
+    unique = [p for p in found if not (p.resolve() in seen or seen.add(p.resolve()))]
+    if not unique:
+        raise FileNotFoundError(f"no files found in {', '.join(map(str, paths))}")
+    return unique
+
+
+def _expand(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        elif p.is_file():
+            out.append(p)
+    return out
+
+
+def sha256(path: Path, progress: Callable[[int], None] | None = None) -> str:
+    """Hex sha256 of the file's content; `progress(n)` is told of every n bytes read."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(BLOCK):
+            h.update(block)
+            if progress:
+                progress(len(block))
+    return h.hexdigest()
+
+
+def line_after(path: Path, offset: int) -> int:
+    """The byte offset of the first line start at or after `offset` (or the file's size)."""
+    with open(path, "rb") as f:
+        if offset == 0:
+            return 0
+        f.seek(offset - 1)
+        f.readline()  # the rest of the line that `offset` falls in
+        return f.tell()
+
+
+def read_pieces(
+    path: Path,
+    start: int = 0,
+    end: int | None = None,
+    errors: str = "strict",
+    split_long_lines: bool = True,
+    block: int = BLOCK,
+) -> Iterator[tuple[int, int, str]]:
+    """`(byte offset, size in bytes, text)` pieces of the bytes `start:end` of `path`, each cut
+    after a line break. A line longer than `block` is cut after a space when `split_long_lines`
+    (else it is read whole). Raises TextFileError on a NUL byte or bad UTF-8 unless
+    errors="replace"."""
+    if errors not in ERRORS:
+        raise ValueError(f"errors must be one of {', '.join(ERRORS)}, got {errors!r}")
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = None if end is None else end - start
+        offset, carry = start, b""
+        if start == 0:  # a UTF-8 byte-order mark is not text
+            head = f.read(3)
+            if head == _BOM:
+                offset, left = 3, None if left is None else left - 3
+            else:
+                f.seek(0)
+        while True:
+            data = f.read(block if left is None else min(block, left))
+            if left is not None:
+                left -= len(data)
+            if not data:
+                if carry:
+                    yield offset, len(carry), _decode(carry, offset, path, errors)
+                return
+            buf = carry + data
+            cut = buf.rfind(b"\n") + 1
+            if cut == 0 and split_long_lines:
+                cut = buf.rfind(b" ") + 1
+            if cut == 0:  # no place to cut yet: read on
+                carry = buf
+                continue
+            yield offset, cut, _decode(buf[:cut], offset, path, errors)
+            offset, carry = offset + cut, buf[cut:]
+
+
+def _decode(raw: bytes, offset: int, path: Path, errors: str) -> str:
+    # A NUL byte is valid UTF-8 but never in text: it means a binary or a UTF-16 file.
+    nul = raw.find(b"\0")
+    if nul >= 0 and errors == "strict":
+        raise TextFileError(
+            f"{path}: looks binary (NUL byte at byte offset {offset + nul}); leave it out, "
+            f"convert it to UTF-8 text, or pass --errors replace"
+        )
+    try:
+        text = raw.decode("utf-8", errors=errors)
+    except UnicodeDecodeError as e:
+        bad = e.object[e.start : e.end].hex(" ")
+        raise TextFileError(
+            f"{path}: not UTF-8 at byte offset {offset + e.start} (bytes {bad}); convert it to "
+            f"UTF-8, leave it out, or pass --errors replace"
+        ) from None
+    return text.replace("\0", "\ufffd") if nul >= 0 else text
