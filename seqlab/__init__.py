@@ -11,6 +11,7 @@ from seqlab.model import Batch, Head, SeqModel
 from seqlab.stream import BPTTStream
 from seqlab.train import Interrupted, Trainer, TrainConfig, seed_everything
 from seqlab import transfer  # noqa: I001  (a module: load_pretrained, build_encoder, fine_tuning, ...)
+from seqlab import tokenize  # noqa: I001  (a module: tokenize.tokenize(text), as pretraining splits)
 from seqlab.vocab import BOS, PAD, SPECIALS, UNK, Vocab
 from seqlab import registry  # noqa: I001  (a module, for plugins: registry.corpus(name))
 from seqlab.cli import UserError, user_errors, writable_dir
@@ -43,6 +44,7 @@ __all__ = [
     "registry",
     "save_model",
     "seed_everything",
+    "tokenize",
     "transfer",
     "user_errors",
     "writable_dir",
