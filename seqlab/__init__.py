@@ -3,18 +3,21 @@
 The public names below are all a plugin may import.
 """
 
+from seqlab import (
+    registry,  # noqa: I001  (a module, for plugins: registry.corpus(name))
+    tokenize,  # noqa: I001  (a module: tokenize.tokenize(text), as pretraining splits)
+    transfer,  # noqa: I001  (a module: load_pretrained, build_encoder, fine_tuning, ...)
+)
 from seqlab.batches import PaddedBatches, flip_padded
 from seqlab.checkpoint import CheckpointError, load_model, save_model
+from seqlab.cli import UserError, user_errors, writable_dir
 from seqlab.corpus import Corpus
 from seqlab.encoder import EncoderConfig, StatefulEncoder, encoder_from_config
 from seqlab.model import Batch, Head, SeqModel
+from seqlab.predict import PredictRequest
 from seqlab.stream import BPTTStream
-from seqlab.train import Interrupted, Trainer, TrainConfig, seed_everything
-from seqlab import transfer  # noqa: I001  (a module: load_pretrained, build_encoder, fine_tuning, ...)
-from seqlab import tokenize  # noqa: I001  (a module: tokenize.tokenize(text), as pretraining splits)
+from seqlab.train import Interrupted, TrainConfig, Trainer, seed_everything
 from seqlab.vocab import BOS, PAD, SPECIALS, UNK, Vocab
-from seqlab import registry  # noqa: I001  (a module, for plugins: registry.corpus(name))
-from seqlab.cli import UserError, user_errors, writable_dir
 
 __version__ = "0.1.0"
 
@@ -31,6 +34,7 @@ __all__ = [
     "Head",
     "Interrupted",
     "PaddedBatches",
+    "PredictRequest",
     "SeqModel",
     "StatefulEncoder",
     "TrainConfig",
