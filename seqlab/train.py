@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import Tensor, nn
 
+from seqlab import distributed
 from seqlab.checkpoint import (
     atomic_write,
     load_model_tensors,
@@ -96,6 +97,8 @@ class Trainer:
         self.config = config
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
+        # under torchrun: DistributedDataParallel, which all-reduces gradients in backward
+        self.forward = distributed.wrap(self.model)
         self.train_dl, self.valid_dl = train_dl, valid_dl
         self.run_dir = Path(run_dir) if run_dir else None
         self.meta = meta or {}
@@ -168,10 +171,11 @@ class Trainer:
                     self._emit("step_end", i)
                 except KeyboardInterrupt:
                     self._interrupt(epoch, i + 1, (total, count))
+        total, count = distributed.all_sum(total, count)  # every rank's rows
         return total / max(count, 1)
 
     def _train_step(self, batch: Batch) -> tuple[float, int]:
-        out = self.model(batch.x, batch.mask)
+        out = self.forward(batch.x, batch.mask)
         loss = self.model.head.loss(out, batch)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -196,6 +200,8 @@ class Trainer:
             total += head.loss(out, batch).item() * n
             count += n
             steps.append(head.eval_step(out, batch))
+        total, count = distributed.all_sum(total, count)  # each rank has its own rows
+        steps = distributed.all_gather(steps)
         valid_loss = total / max(count, 1)
         return {"valid_loss": valid_loss, **head.reduce(steps, valid_loss)}
 
@@ -283,7 +289,8 @@ class Trainer:
         self.sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(tensors["rng.torch"])
         hidden = {k[len("hidden.") :]: v.to(self.device) for k, v in tensors.items() if k.startswith("hidden.")}
-        self.model.encoder.set_state(hidden)
+        if distributed.world_size() == 1:  # rank 0 saved only its own rows' state
+            self.model.encoder.set_state(hidden)
         self.epoch, self.step = state["epoch"], state["step"]
         self._partial = (state["partial_loss"][0], int(state["partial_loss"][1]))
         self.history, self.batch_losses = state["history"], state["batch_losses"]
