@@ -4,6 +4,7 @@ The public names below are all a plugin may import.
 """
 
 from seqlab import (
+    distributed,  # noqa: I001  (a module: setup, rank, is_main, wrap for torchrun)
     registry,  # noqa: I001  (a module, for plugins: registry.corpus(name))
     tokenize,  # noqa: I001  (a module: tokenize.tokenize(text), as pretraining splits)
     transfer,  # noqa: I001  (a module: load_pretrained, build_encoder, fine_tuning, ...)
@@ -42,6 +43,7 @@ __all__ = [
     "UserError",
     "Vocab",
     "__version__",
+    "distributed",
     "encoder_from_config",
     "flip_padded",
     "load_model",
