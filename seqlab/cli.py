@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import sys
 from pathlib import Path
 
@@ -70,7 +71,11 @@ class PluginGroup(click.Group):
         return None
 
 
-@click.group(cls=PluginGroup, entry_group="seqlab.commands", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=PluginGroup,
+    entry_group="seqlab.commands",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="seqlab")
 def cli():
     """seqlab: stateful recurrent language models, and the taggers and classifiers
@@ -125,14 +130,16 @@ def show_batch(corpus, split, bs, bptt, layout, batch_no, rows, tsv):
     stream = BPTTStream(c.split(split), bs=bs, bptt=bptt, layout=layout)
     if not 1 <= batch_no <= len(stream):
         raise UserError(f"--batch {batch_no}: this split has batches 1..{len(stream)}")
-    for k, (x, _) in enumerate(stream, start=1):
-        if k == batch_no:
-            break
+    x, _ = next(itertools.islice(stream, batch_no - 1, None))
     texts = [c.vocab.textify(row) for row in x[:rows].tolist()]
     if tsv:
         click.echo("".join(f"{i}\t{t}\n" for i, t in enumerate(texts)), nl=False)
         return
-    table = Table("idx", "text", title=f"{corpus} {split}: batch {batch_no} of {len(stream)}, x is {tuple(x.shape)}")
+    table = Table(
+        "idx",
+        "text",
+        title=f"{corpus} {split}: batch {batch_no} of {len(stream)}, x is {tuple(x.shape)}",
+    )
     for i, t in enumerate(texts):
         table.add_row(str(i), t)
     Console().print(table)
@@ -154,18 +161,40 @@ def export(corpus, directory):
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("input", required=False, type=click.Path(path_type=Path, allow_dash=True))
-@click.option("--text", "texts", multiple=True, help="A text to predict for (repeat for more); "
-              "instead of INPUT.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output: one JSON object "
-              "per input line.")
-@click.option("--format", "fmt", default=None, help="Input (and output) format, as the run's "
-              "task reads it: classifiers read lines (default), csv, tsv or jsonl (the text "
-              "column the run was trained with); taggers read conll or conllu.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write here instead of stdout (only when everything succeeded).")
+@click.option(
+    "--text",
+    "texts",
+    multiple=True,
+    help="A text to predict for (repeat for more); instead of INPUT.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Machine-readable output: one JSON object per input line.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    help="Input (and output) format, as the run's "
+    "task reads it: classifiers read lines (default), csv, tsv or jsonl (the text "
+    "column the run was trained with); taggers read conll or conllu.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write here instead of stdout (only when everything succeeded).",
+)
 @click.option("--bs", default=64, show_default=True, help="Examples per batch.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True, help="auto takes a GPU when there is one.")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="auto takes a GPU when there is one.",
+)
 @user_errors
 def predict(run_dir, input, texts, as_json, fmt, out, bs, device):
     """Predict with the fine-tuned run in RUN_DIR for each text of INPUT (a file, or - for
@@ -190,8 +219,15 @@ def predict(run_dir, input, texts, as_json, fmt, out, bs, device):
         raise UserError(f"--bs must be at least 1, got {bs}")
     if input is not None and str(input) != "-" and not input.is_file():
         raise UserError(f"{input}: no such file")
-    request = make_request(run_dir, texts=list(texts) or None, input=input, as_json=as_json,
-                           format=fmt, bs=bs, device=device)
+    request = make_request(
+        run_dir,
+        texts=list(texts) or None,
+        input=input,
+        as_json=as_json,
+        format=fmt,
+        bs=bs,
+        device=device,
+    )
     result = run_predictor(request)
     if out is None:
         click.echo(result, nl=False)

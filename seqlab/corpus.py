@@ -28,7 +28,7 @@ class Corpus:
     def split(self, name: str) -> list[np.ndarray]:
         if name not in self.splits:
             known = ", ".join(self.splits)
-            raise KeyError(f"corpus {self.name!r} has no split {name!r} (known: {known})")
+            raise ValueError(f"corpus {self.name!r} has no split {name!r} (known: {known})")
         return self.splits[name]
 
     def n_tokens(self, split: str) -> int:

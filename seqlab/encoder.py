@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
@@ -147,7 +146,9 @@ class StatefulEncoder(nn.Module):
             return
         state: State = []
         for i in range(self.config.layers):
-            parts = [tensors[f"layer{i}.{j}"] for j in range(2 if self.config.cell == "lstm" else 1)]
+            parts = [
+                tensors[f"layer{i}.{j}"] for j in range(2 if self.config.cell == "lstm" else 1)
+            ]
             state.append(tuple(parts) if len(parts) == 2 else parts[0])
         self.state = state
 
@@ -176,4 +177,6 @@ def _batch_size(h) -> int:
 
 
 def _rows(h, bs: int):
-    return tuple(t[:, :bs].contiguous() for t in h) if isinstance(h, tuple) else h[:, :bs].contiguous()
+    return (
+        tuple(t[:, :bs].contiguous() for t in h) if isinstance(h, tuple) else h[:, :bs].contiguous()
+    )

@@ -19,7 +19,9 @@ def plot_curves(history: list[dict], batch_losses: list[float], path: Path) -> N
         xs = [(i + 1) / per_epoch for i in range(len(batch_losses))]
         ax_loss.plot(xs, batch_losses, color="tab:blue", alpha=0.3, lw=0.8, label="train (batch)")
     ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", color="tab:blue", label="train")
-    ax_loss.plot(epochs, [r["valid_loss"] for r in history], "o-", color="tab:orange", label="valid")
+    ax_loss.plot(
+        epochs, [r["valid_loss"] for r in history], "o-", color="tab:orange", label="valid"
+    )
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_loss.legend()
     skip = {"epoch", "train_loss", "valid_loss", "time", "perplexity"}

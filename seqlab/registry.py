@@ -37,7 +37,9 @@ GROUPS = {
 class UnknownPlugin(LookupError):
     def __init__(self, kind: str, name: str, known: list[str]):
         self.kind, self.name, self.known = kind, name, known
-        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(known) or '(none installed)'}")
+        super().__init__(
+            f"unknown {kind} {name!r}; known: {', '.join(known) or '(none installed)'}"
+        )
 
 
 def entries(group: str) -> dict[str, EntryPoint]:

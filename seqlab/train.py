@@ -30,7 +30,6 @@ from seqlab.checkpoint import (
     atomic_write,
     load_model_tensors,
     load_tensors,
-    model_tensors,
     save_model,
     save_tensors,
 )
@@ -150,10 +149,11 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> float:
         model, dl = self.model, self.train_dl
         model.train()
-        model.reset()
+        skip = self.step
+        if skip == 0:  # a run resumed inside an epoch keeps the state it saved
+            model.reset()
         _set_epoch(dl, epoch)
         total, count = self._partial
-        skip = self.step
         with self._progress(self.epoch_lens[epoch], f"epoch {epoch}") as (progress, task):
             progress.update(task, completed=skip)
             for i, raw in enumerate(dl):
@@ -288,7 +288,11 @@ class Trainer:
         )
         self.sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(tensors["rng.torch"])
-        hidden = {k[len("hidden.") :]: v.to(self.device) for k, v in tensors.items() if k.startswith("hidden.")}
+        hidden = {
+            k[len("hidden.") :]: v.to(self.device)
+            for k, v in tensors.items()
+            if k.startswith("hidden.")
+        }
         if distributed.world_size() == 1:  # rank 0 saved only its own rows' state
             self.model.encoder.set_state(hidden)
         self.epoch, self.step = state["epoch"], state["step"]

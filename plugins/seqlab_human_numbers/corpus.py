@@ -10,7 +10,6 @@ from collections import Counter
 from pathlib import Path
 
 from seqlab import BOS, Corpus, Vocab
-
 from seqlab_human_numbers.numbers import text, words
 
 SPLITS = {"train": range(1, 8001), "valid": range(8001, 10000)}
@@ -47,6 +46,6 @@ def human_numbers() -> Corpus:
         "human-numbers",
         vocab,
         splits,
-        description="fastai lesson 7: 1..9,999 in English words (train 1..8,000, valid 8,001..9,999)",
+        description="fastai lesson 7: 1..9,999 in words; train 1..8,000, valid 8,001..9,999",
         export=export,
     )

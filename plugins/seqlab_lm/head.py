@@ -23,8 +23,15 @@ from seqlab import Batch, Head, StatefulEncoder
 class LMHead(Head):
     kind = "lm"
 
-    def __init__(self, encoder: StatefulEncoder, out_drop: float = 0.0, tie: bool = True,
-                 last_only: bool = False, alpha: float = 0.0, beta: float = 0.0):
+    def __init__(
+        self,
+        encoder: StatefulEncoder,
+        out_drop: float = 0.0,
+        tie: bool = True,
+        last_only: bool = False,
+        alpha: float = 0.0,
+        beta: float = 0.0,
+    ):
         super().__init__()
         self.out_drop, self.tie, self.last_only = out_drop, tie, last_only
         self.alpha, self.beta = alpha, beta
@@ -32,7 +39,9 @@ class LMHead(Head):
         emb = encoder.embedding
         # Tying needs the decoder's input to have the embedding's size.
         size = emb.embedding_dim if tie else encoder.out_size
-        self.proj = nn.Linear(encoder.out_size, size, bias=False) if size != encoder.out_size else None
+        self.proj = (
+            nn.Linear(encoder.out_size, size, bias=False) if size != encoder.out_size else None
+        )
         self.decoder = nn.Linear(size, emb.num_embeddings)
         if tie:
             self.decoder.weight = emb.weight
@@ -48,9 +57,13 @@ class LMHead(Head):
             self._reg = self.alpha * out.pow(2).mean()
             if raw.size(1) > 1:
                 self._reg = self._reg + self.beta * (raw[:, 1:] - raw[:, :-1]).pow(2).mean()
+        return self.logits(out)
+
+    def logits(self, hidden: Tensor) -> Tensor:
+        """Decoder only, on every position given (evaluation, the cache, generation)."""
         if self.proj is not None:
-            out = self.proj(out)
-        return self.decoder(out)
+            hidden = self.proj(hidden)
+        return self.decoder(hidden)
 
     def _targets(self, batch: Batch) -> Tensor:
         return batch.y[:, -1] if self.last_only else batch.y
@@ -74,5 +87,10 @@ class LMHead(Head):
         return {"accuracy": accuracy, "perplexity": math.exp(min(loss, 50.0))}
 
     def config(self) -> dict[str, Any]:
-        return {"out_drop": self.out_drop, "tie": self.tie, "last_only": self.last_only,
-                "alpha": self.alpha, "beta": self.beta}
+        return {
+            "out_drop": self.out_drop,
+            "tie": self.tie,
+            "last_only": self.last_only,
+            "alpha": self.alpha,
+            "beta": self.beta,
+        }

@@ -30,7 +30,6 @@ from seqlab import (
     writable_dir,
 )
 from seqlab.checkpoint import atomic_write, load_tensors
-
 from seqlab_lm import presets
 from seqlab_lm.head import LMHead
 
@@ -99,8 +98,13 @@ def build_data(config: dict):
         train_docs = [reverse_doc(d, bos) for d in train_docs]
         valid_docs = [reverse_doc(d, bos) for d in valid_docs]
     common = {"bs": data["bs"], "bptt": data["bptt"], "layout": data["layout"]}
-    train = BPTTStream(train_docs, random_bptt=data["random_bptt"], shuffle=True,
-                       seed=config["train"]["seed"], **common)
+    train = BPTTStream(
+        train_docs,
+        random_bptt=data["random_bptt"],
+        shuffle=True,
+        seed=config["train"]["seed"],
+        **common,
+    )
     valid = BPTTStream(valid_docs, **common)
     return train, valid, corpus.vocab
 
@@ -111,13 +115,16 @@ def build_model(config: dict) -> SeqModel:
 
 
 def run(config: dict, out: Path, resume: bool = False, **trainer_options) -> list[dict]:
-    """Train as `config` says, in `out`; `trainer_options` go to the Trainer (console, callbacks)."""
+    """Train as `config` says, in `out`; `trainer_options` go to the Trainer."""
     train_cfg = TrainConfig(**config["train"])
     seed_everything(train_cfg.seed)
     train, valid, vocab = build_data(config)
     model = build_model(config)
-    meta = {k: config[k] for k in ("corpus", "model", "data", "encoder_kind", "encoder", "head")
-            if k in config}
+    meta = {
+        k: config[k]
+        for k in ("corpus", "model", "data", "encoder_kind", "encoder", "head")
+        if k in config
+    }
     meta["vocab"] = vocab.itos
     trainer = Trainer(model, train, valid, train_cfg, run_dir=out, meta=meta, **trainer_options)
     if resume:
@@ -143,8 +150,13 @@ def make_config(corpus: str, vocab_size: int, pad_idx: int, opts: dict) -> dict:
         backward=opts["backward"],
     )
     train = TrainConfig(
-        epochs=opts["epochs"], lr=opts["lr"], wd=opts["wd"], pct_start=opts["pct_start"],
-        clip=opts["clip"] or None, seed=opts["seed"], device=opts["device"],
+        epochs=opts["epochs"],
+        lr=opts["lr"],
+        wd=opts["wd"],
+        pct_start=opts["pct_start"],
+        clip=opts["clip"] or None,
+        seed=opts["seed"],
+        device=opts["device"],
     )
     for name in ("bs", "bptt"):
         if opts[name] < 1:
@@ -170,49 +182,132 @@ D = DEFAULTS
 
 @click.command()
 @click.argument("corpus", required=False)
-@click.option("--model", default=None,
-              help="A named preset of CORPUS, e.g. human-numbers' model0..model5 (fastai lesson 7's "
-                   "models): it sets every option you do not give. `seqlab lesson CORPUS --help` "
-                   "lists them.")
-@click.option("--cell", type=click.Choice(["rnn", "gru", "lstm"]), default=D["cell"], show_default=True,
-              help="Recurrent cell.")
+@click.option(
+    "--model",
+    default=None,
+    help="A named preset of CORPUS, e.g. human-numbers' model0..model5 (fastai lesson 7's "
+    "models): it sets every option you do not give. `seqlab lesson CORPUS --help` "
+    "lists them.",
+)
+@click.option(
+    "--cell",
+    type=click.Choice(["rnn", "gru", "lstm"]),
+    default=D["cell"],
+    show_default=True,
+    help="Recurrent cell.",
+)
 @click.option("--layers", default=D["layers"], show_default=True, help="Stacked RNN layers.")
 @click.option("--hidden", default=D["hidden"], show_default=True, help="Hidden size of each layer.")
-@click.option("--emb-size", default=D["emb_size"], show_default=True, help="Embedding size (the tied decoder's too).")
-@click.option("--bs", default=D["bs"], show_default=True, help="Batch size: rows of the stream read in parallel.")
-@click.option("--bptt", default=D["bptt"], show_default=True, help="Tokens per row per batch (truncated BPTT length).")
-@click.option("--layout", type=click.Choice(["contiguous", "fastai-v1"]), default="contiguous",
-              show_default=True, help="How the stream is cut into rows (see DESIGN.md).")
-@click.option("--random-bptt/--fixed-bptt", default=True, show_default=True,
-              help="Vary the training sequence length per batch (AWD-LSTM).")
-@click.option("--epochs", default=D["epochs"], show_default=True, help="Epochs of one-cycle training.")
-@click.option("--lr", default=D["lr"], show_default=True, help="Peak learning rate of the one-cycle schedule.")
+@click.option(
+    "--emb-size",
+    default=D["emb_size"],
+    show_default=True,
+    help="Embedding size (the tied decoder's too).",
+)
+@click.option(
+    "--bs",
+    default=D["bs"],
+    show_default=True,
+    help="Batch size: rows of the stream read in parallel.",
+)
+@click.option(
+    "--bptt",
+    default=D["bptt"],
+    show_default=True,
+    help="Tokens per row per batch (truncated BPTT length).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["contiguous", "fastai-v1"]),
+    default="contiguous",
+    show_default=True,
+    help="How the stream is cut into rows (see DESIGN.md).",
+)
+@click.option(
+    "--random-bptt/--fixed-bptt",
+    default=True,
+    show_default=True,
+    help="Vary the training sequence length per batch (AWD-LSTM).",
+)
+@click.option(
+    "--epochs", default=D["epochs"], show_default=True, help="Epochs of one-cycle training."
+)
+@click.option(
+    "--lr", default=D["lr"], show_default=True, help="Peak learning rate of the one-cycle schedule."
+)
 @click.option("--wd", default=D["wd"], show_default=True, help="AdamW weight decay.")
-@click.option("--pct-start", default=0.25, show_default=True, help="Fraction of steps spent warming up.")
+@click.option(
+    "--pct-start", default=0.25, show_default=True, help="Fraction of steps spent warming up."
+)
 @click.option("--clip", default=0.5, show_default=True, help="Gradient-norm clipping (0: off).")
-@click.option("--emb-drop", default=D["emb_drop"], show_default=True, help="Embedding dropout (whole words).")
-@click.option("--input-drop", default=D["input_drop"], show_default=True, help="Dropout on the embeddings.")
-@click.option("--hidden-drop", default=D["hidden_drop"], show_default=True, help="Dropout between layers.")
-@click.option("--weight-drop", default=D["weight_drop"], show_default=True, help="DropConnect on recurrent weights.")
-@click.option("--out-drop", default=D["out_drop"], show_default=True, help="Dropout before the decoder.")
-@click.option("--alpha", default=D["alpha"], show_default=True,
-              help="AR: penalty on the top layer's (dropped) outputs, AWD-LSTM uses 2.")
-@click.option("--beta", default=D["beta"], show_default=True,
-              help="TAR: penalty on the change of the top layer's outputs, AWD-LSTM uses 1.")
-@click.option("--bn/--no-bn", default=False, show_default=True, help="Batch norm over output features.")
-@click.option("--backward", is_flag=True,
-              help="Train on the reversed stream (same vocab): a backward LM, for taggers "
-                   "that read both directions.")
-@click.option("--holdout", default=0.0, show_default=True,
-              help="Validate on this fraction of the train split's tail instead of the valid split "
-                   "(choose settings here, never on valid).")
-@click.option("--seed", default=42, show_default=True, help="Random seed (weights, shuffling, dropout).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="auto takes a GPU when there is one.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Run directory [default: runs/CORPUS-YYYYmmdd-HHMMSS].")
-@click.option("--resume", type=click.Path(path_type=Path), default=None,
-              help="Continue the stopped run in this directory (its saved settings are used).")
+@click.option(
+    "--emb-drop", default=D["emb_drop"], show_default=True, help="Embedding dropout (whole words)."
+)
+@click.option(
+    "--input-drop", default=D["input_drop"], show_default=True, help="Dropout on the embeddings."
+)
+@click.option(
+    "--hidden-drop", default=D["hidden_drop"], show_default=True, help="Dropout between layers."
+)
+@click.option(
+    "--weight-drop",
+    default=D["weight_drop"],
+    show_default=True,
+    help="DropConnect on recurrent weights.",
+)
+@click.option(
+    "--out-drop", default=D["out_drop"], show_default=True, help="Dropout before the decoder."
+)
+@click.option(
+    "--alpha",
+    default=D["alpha"],
+    show_default=True,
+    help="AR: penalty on the top layer's (dropped) outputs, AWD-LSTM uses 2.",
+)
+@click.option(
+    "--beta",
+    default=D["beta"],
+    show_default=True,
+    help="TAR: penalty on the change of the top layer's outputs, AWD-LSTM uses 1.",
+)
+@click.option(
+    "--bn/--no-bn", default=False, show_default=True, help="Batch norm over output features."
+)
+@click.option(
+    "--backward",
+    is_flag=True,
+    help="Train on the reversed stream (same vocab): a backward LM, for taggers "
+    "that read both directions.",
+)
+@click.option(
+    "--holdout",
+    default=0.0,
+    show_default=True,
+    help="Validate on this fraction of the train split's tail instead of the valid split "
+    "(choose settings here, never on valid).",
+)
+@click.option(
+    "--seed", default=42, show_default=True, help="Random seed (weights, shuffling, dropout)."
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="auto takes a GPU when there is one.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run directory [default: runs/CORPUS-YYYYmmdd-HHMMSS].",
+)
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Continue the stopped run in this directory (its saved settings are used).",
+)
 @user_errors
 def pretrain(corpus, resume, out, model, **opts):
     """Pretrain a language model on CORPUS (a registered corpus, see `seqlab plugins`).
@@ -237,7 +332,9 @@ def pretrain(corpus, resume, out, model, **opts):
         run_dir, is_resume = writable_dir(resume, "--resume"), True
     else:
         if corpus is None:
-            raise UserError("give a CORPUS to pretrain on (e.g. human-numbers), or --resume RUN_DIR")
+            raise UserError(
+                "give a CORPUS to pretrain on (e.g. human-numbers), or --resume RUN_DIR"
+            )
         c = registry.corpus(corpus)
         if model:
             preset = presets.find(corpus, model)
@@ -257,5 +354,8 @@ def pretrain(corpus, resume, out, model, **opts):
         click.echo(str(e), err=True)
         raise SystemExit(130) from None
     best = min(history, key=lambda r: r["valid_loss"])
-    click.echo(f"best valid_loss {best['valid_loss']:.4f} at epoch {int(best['epoch'])}; "
-               f"checkpoints in {run_dir}", err=True)
+    click.echo(
+        f"best valid_loss {best['valid_loss']:.4f} at epoch {int(best['epoch'])}; "
+        f"checkpoints in {run_dir}",
+        err=True,
+    )
