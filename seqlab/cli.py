@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import itertools
 import sys
 from pathlib import Path
@@ -45,7 +46,8 @@ def writable_dir(path: Path, option: str = "--out") -> Path:
     """Create `path` (and parents) now, so an unwritable output fails before any work."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".seqlab-write-test"
+        # one probe per process: torchrun ranks may check the same directory at once
+        probe = path / f".seqlab-write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
