@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import functools
-import os
 import itertools
+import os
 import sys
 from pathlib import Path
 
