@@ -14,6 +14,7 @@ process, so the trainer calls them unconditionally.
 
 from __future__ import annotations
 
+import atexit
 import os
 from datetime import timedelta
 from typing import Any
@@ -70,6 +71,7 @@ def setup() -> bool:
         backend = "cpu:gloo,cuda:nccl"
     dist.init_process_group(backend)
     _data_group = dist.new_group(backend="gloo", timeout=DATA_TIMEOUT)
+    atexit.register(teardown)
     return True
 
 

@@ -23,6 +23,7 @@ from seqlab import (
     TrainConfig,
     Trainer,
     UserError,
+    distributed,
     encoder_from_config,
     registry,
     seed_everything,
@@ -30,7 +31,7 @@ from seqlab import (
     writable_dir,
 )
 from seqlab.checkpoint import atomic_write, load_tensors
-from seqlab_lm import presets
+from seqlab_lm import presets, textdata
 from seqlab_lm.head import LMHead
 
 # Chosen on a held-out tail of human-numbers' train split (never on valid): see
@@ -86,7 +87,7 @@ def reverse_doc(doc: np.ndarray, bos: int) -> np.ndarray:
 
 def build_data(config: dict):
     """(train stream, valid stream, vocab) from a run config."""
-    corpus = registry.corpus(config["corpus"])
+    corpus = textdata.corpus(config) if "text" in config else registry.corpus(config["corpus"])
     data = config["data"]
     train_docs = corpus.split("train")
     if data.get("holdout"):
@@ -98,6 +99,7 @@ def build_data(config: dict):
         train_docs = [reverse_doc(d, bos) for d in train_docs]
         valid_docs = [reverse_doc(d, bos) for d in valid_docs]
     common = {"bs": data["bs"], "bptt": data["bptt"], "layout": data["layout"]}
+    common.update(rank=distributed.rank(), world_size=distributed.world_size())  # torchrun
     train = BPTTStream(
         train_docs,
         random_bptt=data["random_bptt"],
@@ -129,8 +131,9 @@ def run(config: dict, out: Path, resume: bool = False, **trainer_options) -> lis
     trainer = Trainer(model, train, valid, train_cfg, run_dir=out, meta=meta, **trainer_options)
     if resume:
         trainer.load_last(out)
-    else:
+    elif distributed.is_main():
         atomic_write(out / "config.json", json.dumps(config, indent=1))
+    distributed.seed_rank(train_cfg.seed, trainer.epoch, trainer.step)  # own dropout per rank
     return trainer.fit()
 
 
@@ -181,7 +184,7 @@ D = DEFAULTS
 
 
 @click.command()
-@click.argument("corpus", required=False)
+@click.argument("corpus", nargs=-1)
 @click.option(
     "--model",
     default=None,
@@ -308,9 +311,11 @@ D = DEFAULTS
     default=None,
     help="Continue the stopped run in this directory (its saved settings are used).",
 )
+@textdata.options
 @user_errors
 def pretrain(corpus, resume, out, model, **opts):
-    """Pretrain a language model on CORPUS (a registered corpus, see `seqlab plugins`).
+    """Pretrain a language model on CORPUS: a registered corpus (see `seqlab plugins`), or
+    PATH...: plain-text files and directories (UTF-8), tokenized once into a cache.
 
     Prints a table of epochs and writes a run directory: config.json, metrics.csv,
     curves.png, and the checkpoints best.* and last.* (safetensors + JSON).
@@ -322,7 +327,11 @@ def pretrain(corpus, resume, out, model, **opts):
       seqlab pretrain human-numbers --cell gru --layers 2 --epochs 5
       seqlab pretrain human-numbers --backward
       seqlab pretrain human-numbers --model model3 --epochs 5
+      seqlab pretrain corpus/ --valid valid.txt --max-vocab 30000
+      torchrun --nproc_per_node 2 -m seqlab pretrain human-numbers   (docs/scale.md)
     """
+    text = textdata.pop(opts)
+    distributed.setup()  # under torchrun: join the other ranks; only rank 0 prints and writes
     if resume is not None:
         config_path = resume / "config.json"
         if not config_path.is_file():
@@ -331,11 +340,11 @@ def pretrain(corpus, resume, out, model, **opts):
         load_tensors(resume / "train_state")  # fail early, with a clear message, on a broken run
         run_dir, is_resume = writable_dir(resume, "--resume"), True
     else:
-        if corpus is None:
+        if not corpus:
             raise UserError(
                 "give a CORPUS to pretrain on (e.g. human-numbers), or --resume RUN_DIR"
             )
-        c = registry.corpus(corpus)
+        corpus, c, text_config = textdata.resolve(corpus, text)
         if model:
             preset = presets.find(corpus, model)
             given = presets.given_on_command_line(click.get_current_context())
@@ -343,18 +352,21 @@ def pretrain(corpus, resume, out, model, **opts):
         config = make_config(corpus, len(c.vocab), c.vocab.pad_idx, opts)
         if model:
             presets.configure(config, model, preset)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        if text_config:
+            config["text"] = text_config
+        stamp = distributed.all_gather([time.strftime("%Y%m%d-%H%M%S")])[0]  # rank 0's
         name = f"{corpus}-{model}" if model else corpus
         name = f"{name}-bwd" if opts["backward"] else name
         run_dir, is_resume = writable_dir(out or Path("runs") / f"{name}-{stamp}"), False
-    click.echo(f"run directory: {run_dir}", err=True)
+    echo = click.echo if distributed.is_main() else (lambda *a, **k: None)
+    echo(f"run directory: {run_dir}", err=True)
     try:
         history = run(config, run_dir, resume=is_resume)
     except Interrupted as e:
-        click.echo(str(e), err=True)
+        echo(str(e), err=True)
         raise SystemExit(130) from None
     best = min(history, key=lambda r: r["valid_loss"])
-    click.echo(
+    echo(
         f"best valid_loss {best['valid_loss']:.4f} at epoch {int(best['epoch'])}; "
         f"checkpoints in {run_dir}",
         err=True,
