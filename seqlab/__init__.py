@@ -10,7 +10,7 @@ from seqlab import (
     transfer,  # noqa: I001  (a module: load_pretrained, build_encoder, fine_tuning, ...)
 )
 from seqlab.batches import PaddedBatches, flip_padded
-from seqlab.checkpoint import CheckpointError, load_model, save_model
+from seqlab.checkpoint import CheckpointError, atomic_write, load_model, save_model
 from seqlab.cli import UserError, user_errors, writable_dir
 from seqlab.corpus import Corpus
 from seqlab.encoder import EncoderConfig, StatefulEncoder, encoder_from_config
@@ -43,6 +43,7 @@ __all__ = [
     "UserError",
     "Vocab",
     "__version__",
+    "atomic_write",
     "distributed",
     "encoder_from_config",
     "flip_padded",
