@@ -1,0 +1,66 @@
+"""Tagged sentences -> token ids and tag ids -> padded, length-bucketed batches.
+
+An example is a (words, tags) pair of equal-length lists. The word vocab is the pretrained
+LM's, extended by the training words it lacks (so a word seen only in pretraining keeps its
+embedding); tag ids follow the training set's tags, sorted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from seqlab import PAD, UNK, PaddedBatches, Vocab
+
+Example = tuple[Sequence[str], Sequence[str]]
+
+
+def encode_words(vocab: Vocab, words: Sequence[str]) -> np.ndarray:
+    # a literal "xxpad" in the text must not look like padding to the encoder
+    return vocab.encode(UNK if w == PAD else w for w in words)
+
+
+def word_vocab(examples: Sequence[Example]) -> Vocab:
+    return Vocab.build(Counter(w for words, _ in examples for w in words))
+
+
+def tag_list(examples: Sequence[Example]) -> list[str]:
+    return sorted({t for _, tags in examples for t in tags})
+
+
+def unknown_tag(examples: Sequence[Example], tags: Sequence[str]) -> tuple[int, str] | None:
+    """(example index, tag) of the first tag that is not in `tags`, else None."""
+    known = set(tags)
+    for i, (_, ts) in enumerate(examples):
+        for t in ts:
+            if t not in known:
+                return i, t
+    return None
+
+
+def batches(
+    examples: Sequence[Example],
+    vocab: Vocab,
+    tags: Sequence[str] | None,
+    bs: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    max_tokens: int | None = None,
+) -> PaddedBatches:
+    """Batches of `examples`; with `tags` None, unlabelled (for prediction)."""
+    seqs = [encode_words(vocab, words) for words, _ in examples]
+    labels = None
+    if tags is not None:
+        index = {t: i for i, t in enumerate(tags)}
+        labels = [np.array([index[t] for t in ts], dtype=np.int64) for _, ts in examples]
+    return PaddedBatches(
+        seqs,
+        labels,
+        bs=bs,
+        max_tokens=max_tokens,
+        shuffle=shuffle,
+        seed=seed,
+        pad_idx=vocab.pad_idx,
+    )
