@@ -88,8 +88,10 @@ def wrap(model: nn.Module) -> nn.Module:
     if world_size() == 1:
         return model
     device = next(model.parameters()).device
-    ids = [device.index if device.index is not None else torch.cuda.current_device()]
-    return DistributedDataParallel(model, device_ids=ids if device.type == "cuda" else None)
+    if device.type != "cuda":
+        return DistributedDataParallel(model)
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return DistributedDataParallel(model, device_ids=[index])
 
 
 def all_sum(*values: float) -> list[float]:
