@@ -58,9 +58,10 @@ def checkpoint_stem(path: Path) -> Path:
             if (path / f"{name}.json").is_file():
                 return path / name
         raise CheckpointError(f"{path}: no best.json or last.json there; is it a run directory?")
-    if path.suffix in (".json", ".safetensors"):
-        return path.with_suffix("")
-    return path
+    stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+    if not stem.with_suffix(".json").is_file():
+        raise CheckpointError(f"{path}: no such run directory or checkpoint")
+    return stem
 
 
 def load_pretrained(path: Path) -> Pretrained:

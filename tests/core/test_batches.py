@@ -34,8 +34,16 @@ def datasets(draw):
 def test_contract(data, epoch, seed):
     lengths, bs, max_tokens, shuffle, pool = data
     seqs = make_seqs(lengths)
-    pb = PaddedBatches(seqs, labels=list(range(len(seqs))), bs=bs, max_tokens=max_tokens,
-                       shuffle=shuffle, seed=seed, pad_idx=PAD, pool=pool)
+    pb = PaddedBatches(
+        seqs,
+        labels=list(range(len(seqs))),
+        bs=bs,
+        max_tokens=max_tokens,
+        shuffle=shuffle,
+        seed=seed,
+        pad_idx=PAD,
+        pool=pool,
+    )
     pb.set_epoch(epoch)
     seen = []
     batches = list(pb)

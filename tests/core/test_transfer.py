@@ -64,15 +64,19 @@ LM_VOCAB = Vocab(list(SPECIALS) + ["one", "two", "three"])
 def lm_run(tmp_path, cell="lstm", layers=2, tie=True):
     """A pretrained-looking run dir: an encoder under a tied LM-like decoder, saved as best."""
     torch.manual_seed(0)
-    enc = StatefulEncoder(EncoderConfig(len(LM_VOCAB), hidden=8, layers=layers, cell=cell,
-                                        emb_size=8))
+    enc = StatefulEncoder(
+        EncoderConfig(len(LM_VOCAB), hidden=8, layers=layers, cell=cell, emb_size=8)
+    )
     head = LastTokenHead(enc, n_classes=len(LM_VOCAB))
     head.out = nn.Linear(8, len(LM_VOCAB))
     if tie:
         head.out.weight = enc.embedding.weight  # stored once: an alias in the checkpoint
     model = SeqModel(enc, head)
-    meta = {"encoder": asdict(enc.config), "vocab": LM_VOCAB.itos,
-            "head": {"kind": "test-last", "config": {"n_classes": len(LM_VOCAB)}}}
+    meta = {
+        "encoder": asdict(enc.config),
+        "vocab": LM_VOCAB.itos,
+        "head": {"kind": "test-last", "config": {"n_classes": len(LM_VOCAB)}},
+    }
     save_model(tmp_path / "best", model, meta)
     return tmp_path, model
 
@@ -89,8 +93,10 @@ def test_match_embeddings_keeps_known_rows_and_means_new_ones():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.sampled_from("abcdefgh"), unique=True), st.lists(st.sampled_from("cdefghij"),
-                                                                 unique=True))
+@given(
+    st.lists(st.sampled_from("abcdefgh"), unique=True),
+    st.lists(st.sampled_from("cdefghij"), unique=True),
+)
 def test_match_embeddings_property(old_words, new_words):
     old, new = Vocab(["xxunk", *old_words]), Vocab(["xxunk", *new_words])
     w = torch.randn(len(old), 3)
@@ -129,7 +135,7 @@ def test_build_encoder_loads_weights_and_is_stateless(tmp_path, cell):
 def test_load_pretrained_errors(tmp_path):
     with pytest.raises(CheckpointError, match="no best.json or last.json"):
         load_pretrained(tmp_path)
-    with pytest.raises(CheckpointError, match="no such checkpoint file"):
+    with pytest.raises(CheckpointError, match="no such run directory or checkpoint"):
         load_pretrained(tmp_path / "nothing")
     with pytest.raises(ValueError, match="needs a pretrained encoder or an EncoderConfig"):
         build_encoder(LM_VOCAB)
@@ -163,14 +169,22 @@ def test_gradual_unfreezing_trains_one_more_group_per_epoch(tmp_path):
             snapshots.append([[p.detach().clone() for p in g] for g in groups])
 
     data = toy_data()
-    trainer = Trainer(model, data, data, TrainConfig(epochs=4, lr=1e-2, device="cpu"),
-                      lr_mults=mults, callbacks=[*callbacks, snapshot])
+    trainer = Trainer(
+        model,
+        data,
+        data,
+        TrainConfig(epochs=4, lr=1e-2, device="cpu"),
+        lr_mults=mults,
+        callbacks=[*callbacks, snapshot],
+    )
     assert [g["max_lr"] / 1e-2 for g in trainer.opt.param_groups] == pytest.approx(mults)
     before = [[p.detach().clone() for p in g] for g in groups]
     trainer.fit()
     for epoch, after in enumerate(snapshots):
-        changed = [any(not torch.equal(a, b) for a, b in zip(x, y, strict=True))
-                   for x, y in zip(before, after, strict=True)]
+        changed = [
+            any(not torch.equal(a, b) for a, b in zip(x, y, strict=True))
+            for x, y in zip(before, after, strict=True)
+        ]
         # epoch e trains the top e+1 groups only
         assert changed == [i >= len(groups) - 1 - epoch for i in range(len(groups))]
         before = after

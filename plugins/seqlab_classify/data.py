@@ -1,0 +1,118 @@
+"""The task's data: examples from files or a built-in dataset -> token ids and class ids.
+
+Texts are split by seqlab's tokenizer (the one `seqlab pretrain PATH` uses, so a fine-tuned
+encoder sees words as its LM did) and start with xxbos, as every pretraining document does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from seqlab import BOS, Vocab, registry, tokenize
+from seqlab_classify.readers import DataError, Example, check_labels, read_examples
+
+TOKENIZER = "seqlab.tokenize"  # recorded in the run, for `seqlab predict`
+
+
+def words(text: str) -> list[str]:
+    return tokenize.tokenize(text)
+
+
+def encode(texts: list[str], vocab: Vocab) -> list[np.ndarray]:
+    return [vocab.encode([BOS, *words(t)]) for t in texts]
+
+
+def build_vocab(texts: list[str], min_freq: int, max_vocab: int) -> Vocab:
+    return Vocab.build(Counter(w for t in texts for w in words(t)), max_vocab, min_freq)
+
+
+@dataclass
+class TaskData:
+    """Examples by split ("train", "valid", optionally "test") and the class names, sorted."""
+
+    splits: dict[str, list[Example]]
+    classes: list[str]
+    sources: dict[str, str]  # where each split came from, for messages and the run config
+
+    def texts(self, split: str) -> list[str]:
+        return [e.text for e in self.splits[split]]
+
+    def label_ids(self, split: str) -> list[int]:
+        index = {c: i for i, c in enumerate(self.classes)}
+        return [index[e.label] for e in self.splits[split]]
+
+
+def holdout(examples: list[Example], fraction: float, seed: int = 0):
+    """A seeded random `fraction` of the examples as a validation set: (rest, held out)."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"--holdout must be between 0 and 1, got {fraction}")
+    n_held = max(1, round(len(examples) * fraction))
+    if n_held >= len(examples):
+        raise ValueError(f"--holdout {fraction} leaves no training examples of {len(examples)}")
+    order = np.random.default_rng(seed).permutation(len(examples))
+    held = set(order[:n_held].tolist())
+    return (
+        [e for i, e in enumerate(examples) if i not in held],
+        [e for i, e in enumerate(examples) if i in held],
+    )
+
+
+def builtin(name: str) -> tuple[dict[str, list[Example]], str]:
+    """A registered dataset (entry-point group seqlab.datasets) of the classify task."""
+    data = registry.dataset(name)
+    if data.get("task") != "classify":
+        raise ValueError(f"dataset {name!r} is for the {data.get('task')!r} task, not classify")
+    splits = {
+        split: [Example(str(text), str(label), i) for i, (text, label) in enumerate(rows, 1)]
+        for split, rows in data.items()
+        if split in ("train", "valid", "test")
+    }
+    return splits, data.get("description", "")
+
+
+def load_task(
+    dataset: str | None,
+    train: Path | None,
+    valid: Path | None,
+    test: Path | None,
+    holdout_fraction: float,
+    text_col: str,
+    label_col: str,
+    fmt: str | None,
+) -> TaskData:
+    """Read every split; without a valid split, hold out part of train (never the test set)."""
+    if dataset is not None:
+        if train is not None:
+            raise ValueError("give a built-in DATASET or --train FILE, not both")
+        splits, _ = builtin(dataset)
+        sources = {s: f"{dataset}:{s}" for s in splits}
+    elif train is None:
+        raise ValueError(
+            "nothing to train on: give --train FILE (or a built-in DATASET, e.g. "
+            "human-numbers-mod3)"
+        )
+    else:
+        splits, sources = {}, {}
+        for split, path in (("train", train), ("valid", valid), ("test", test)):
+            if path is not None:
+                splits[split] = read_examples(path, text_col, label_col, fmt)
+                sources[split] = str(path)
+    if valid is not None and dataset is not None:
+        splits["valid"] = read_examples(valid, text_col, label_col, fmt)
+        sources["valid"] = str(valid)
+    if "valid" not in splits:
+        splits["train"], splits["valid"] = holdout(splits["train"], holdout_fraction)
+        sources["valid"] = f"{holdout_fraction:g} of {sources['train']} (held out)"
+    classes = sorted({e.label for e in splits["train"]})
+    if len(classes) < 2:
+        raise DataError(
+            f"{sources['train']}: only one label ({classes[0]!r}); a classifier needs at least two"
+        )
+    for split in ("valid", "test"):
+        if split in splits:
+            check_labels(splits[split], classes, sources[split], sources["train"])
+    return TaskData(splits, classes, sources)
