@@ -37,6 +37,11 @@ from seqlab.model import Batch, SeqModel
 from seqlab.plot import plot_curves
 
 
+# The PNG costs a good part of a second; on short epochs it is drawn every so often
+# and at the end (and on Ctrl-C), not after every epoch.
+PLOT_EVERY_S = 30.0
+
+
 @dataclass
 class TrainConfig:
     epochs: int = 10
@@ -108,6 +113,7 @@ class Trainer:
         self.batch_losses: list[float] = []
         self.epoch, self.step = 0, 0  # position: next batch to train
         self._shown = 0  # epoch-table rows printed
+        self._plotted_at = time.monotonic()
         self._partial = (0.0, 0)  # train loss sum and count of the current epoch
         groups = model.layer_groups()
         mults = lr_mults or [1.0] * len(groups)
@@ -213,6 +219,7 @@ class Trainer:
         self.epoch, self.step, self._partial = epoch, step, partial
         if self.run_dir and self.is_main:
             self.save_last()
+            self._plot()
         raise Interrupted(self.run_dir if self.is_main else None)
 
     # -- output ---------------------------------------------------------------------------
@@ -244,10 +251,18 @@ class Trainer:
         if not (self.run_dir and self.is_main):
             return
         atomic_write(self.run_dir / "metrics.csv", metrics_csv(self.history))
-        plot_curves(self.history, self.batch_losses, self.run_dir / "curves.png")
+        last_epoch = row["epoch"] == self.config.epochs - 1
+        if last_epoch or time.monotonic() - self._plotted_at > PLOT_EVERY_S:
+            self._plot()
         if row["valid_loss"] <= min(r["valid_loss"] for r in self.history):
             save_model(self.run_dir / "best", self.model, self._checkpoint_meta())
         self.save_last()
+
+    def _plot(self) -> None:
+        assert self.run_dir is not None
+        if self.history:
+            plot_curves(self.history, self.batch_losses, self.run_dir / "curves.png")
+        self._plotted_at = time.monotonic()
 
     # -- checkpoints ------------------------------------------------------------------------
 
