@@ -83,9 +83,12 @@ def pre_tokenizer() -> pre_tokenizers.PreTokenizer:
     return pre_tokenizers.Whitespace()
 
 
+_PRE = pre_tokenizer()
+
+
 def tokenize(text: str) -> list[str]:
     """The tokens of one text, as the cache builder splits them."""
-    return [t for t, _ in pre_tokenizer().pre_tokenize_str(text)]
+    return [t for t, _ in _PRE.pre_tokenize_str(text)]
 
 
 def default_cache_root() -> Path:
@@ -319,7 +322,7 @@ def _count(parts: list[Part], settings: TextSettings, progress: Progress) -> tup
 
 def _report_vocab(vocab: Vocab, distinct: int, settings: TextSettings, console: Console) -> None:
     words = len(vocab) - len(SPECIALS)
-    seen = f"{distinct:,} distinct tokens seen at least {settings.min_freq} times"
+    seen = f"{distinct:,} distinct tokens seen at least {settings.min_freq} time(s)"
     if words < distinct:
         console.print(
             f"vocab: capped at --max-vocab {settings.max_vocab:,}: kept the {words:,} "
