@@ -126,11 +126,17 @@ class Trainer:
             betas=(0.9, 0.99),
         )
         self.epoch_lens = [self._epoch_len(e) for e in range(config.epochs)]
+        total = sum(self.epoch_lens)
+        pct_start = config.pct_start
+        if abs(pct_start * total - 1) < 1e-9:
+            # torch's OneCycleLR divides by zero when warm-up ends exactly at step 0 (e.g. 4
+            # steps at 0.25, a small fine-tuning set): warm up half a step longer.
+            pct_start = min(1.5 / total, 1.0)
         self.sched = torch.optim.lr_scheduler.OneCycleLR(
             self.opt,
             max_lr=[g["lr"] for g in self.opt.param_groups],
-            total_steps=sum(self.epoch_lens),
-            pct_start=config.pct_start,
+            total_steps=total,
+            pct_start=pct_start,
         )
 
     # -- the loop -----------------------------------------------------------------------
