@@ -84,26 +84,25 @@ def load_task(
     label_col: str,
     fmt: str | None,
 ) -> TaskData:
-    """Read every split; without a valid split, hold out part of train (never the test set)."""
+    """Read every split; without a valid split, hold out part of train (never the test set).
+    Files given for --valid or --test replace a built-in dataset's split of that name."""
+    if dataset is not None and train is not None:
+        raise ValueError("give a built-in DATASET or --train FILE, not both")
     if dataset is not None:
-        if train is not None:
-            raise ValueError("give a built-in DATASET or --train FILE, not both")
         splits, _ = builtin(dataset)
         sources = {s: f"{dataset}:{s}" for s in splits}
-    elif train is None:
+    elif train is not None:
+        splits = {"train": read_examples(train, text_col, label_col, fmt)}
+        sources = {"train": str(train)}
+    else:
         raise ValueError(
             "nothing to train on: give --train FILE (or a built-in DATASET, e.g. "
             "human-numbers-mod3)"
         )
-    else:
-        splits, sources = {}, {}
-        for split, path in (("train", train), ("valid", valid), ("test", test)):
-            if path is not None:
-                splits[split] = read_examples(path, text_col, label_col, fmt)
-                sources[split] = str(path)
-    if valid is not None and dataset is not None:
-        splits["valid"] = read_examples(valid, text_col, label_col, fmt)
-        sources["valid"] = str(valid)
+    for split, path in (("valid", valid), ("test", test)):
+        if path is not None:
+            splits[split] = read_examples(path, text_col, label_col, fmt)
+            sources[split] = str(path)
     if "valid" not in splits:
         splits["train"], splits["valid"] = holdout(splits["train"], holdout_fraction)
         sources["valid"] = f"{holdout_fraction:g} of {sources['train']} (held out)"

@@ -23,6 +23,7 @@ from seqlab import (
     TrainConfig,
     Trainer,
     UserError,
+    atomic_write,
     load_model,
     seed_everything,
     transfer,
@@ -39,14 +40,15 @@ DROPOUTS = {"emb_drop": 0.02, "input_drop": 0.25, "hidden_drop": 0.15, "weight_d
 HEAD_DROP = 0.4
 
 
-def build_model(task: TaskData, opts: dict) -> tuple[SeqModel, object, dict]:
+def build_model(
+    task: TaskData, opts: dict, pre: transfer.Pretrained | None
+) -> tuple[SeqModel, object, dict]:
     """The encoder (pretrained, or fresh with the same or the given architecture) under a new
     classifier head; also the vocab and a note on the transfer for the run's metadata."""
     task_vocab = build_vocab(task.texts("train"), opts["min_freq"], opts["max_vocab"])
     drops = {k: v * opts["drop_mult"] for k, v in DROPOUTS.items()}
     note: dict = {"encoder": None, "from_scratch": opts["from_scratch"]}
-    if opts["encoder"] is not None:
-        pre = transfer.load_pretrained(opts["encoder"])
+    if pre is not None:
         note["encoder"] = str(pre.stem)
         vocab = task_vocab if opts["from_scratch"] else transfer.extend_vocab(pre.vocab, task_vocab)
         encoder = transfer.build_encoder(vocab, pre, from_scratch=opts["from_scratch"], **drops)
@@ -69,7 +71,13 @@ def build_model(task: TaskData, opts: dict) -> tuple[SeqModel, object, dict]:
     return SeqModel(encoder, head), vocab, note
 
 
-def run(task: TaskData, opts: dict, out: Path, console: Console | None = None) -> dict:
+def run(
+    task: TaskData,
+    opts: dict,
+    out: Path,
+    pre: transfer.Pretrained | None = None,
+    console: Console | None = None,
+) -> dict:
     """Train, then evaluate the best checkpoint on the test split (else valid); returns the
     results (also written to out/results.json)."""
     console = console or Console()
@@ -82,7 +90,7 @@ def run(task: TaskData, opts: dict, out: Path, console: Console | None = None) -
         device=opts["device"],
     )
     seed_everything(opts["seed"])
-    model, vocab, note = build_model(task, opts)
+    model, vocab, note = build_model(task, opts, pre)
     seqs = {split: encode(task.texts(split), vocab) for split in task.splits}
     batching = {"bs": opts["bs"], "max_tokens": opts["max_tokens"], "pad_idx": vocab.pad_idx}
     train = PaddedBatches(
@@ -117,8 +125,8 @@ def run(task: TaskData, opts: dict, out: Path, console: Console | None = None) -
     }
     config = {**meta, "options": {k: str(v) if isinstance(v, Path) else v for k, v in opts.items()}}
     del config["vocab"]
-    (out / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
-    sizes = ", ".join(f"{split} {len(s)}" for split, s in seqs.items())
+    atomic_write(out / "config.json", json.dumps(config, indent=1))
+    sizes = ", ".join(f"{s} {len(seqs[s])}" for s in ("train", "valid", "test") if s in seqs)
     known = f" ({note['known_tokens']} known to the LM)" if pretrained else ""
     console.print(
         f"examples: {sizes}; {len(task.classes)} classes; vocab {len(vocab)}{known}",
@@ -159,8 +167,8 @@ def evaluate(
         **scores(true, pred),
         "seconds": seconds,
     }
-    (out / "report.txt").write_text(text, encoding="utf-8")
-    (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    atomic_write(out / "report.txt", text)
+    atomic_write(out / "results.json", json.dumps(results, indent=1))
     confusion_png(
         true,
         pred,
@@ -333,10 +341,11 @@ def classify(dataset, out, **opts):
         opts["label_col"],
         opts["fmt"],
     )
+    pre = transfer.load_pretrained(opts["encoder"]) if opts["encoder"] is not None else None
     out = writable_dir(out or Path("runs") / f"classify-{time.strftime('%Y%m%d-%H%M%S')}")
     click.echo(f"run directory: {out}", err=True)
     try:
-        run(task, opts, out)
+        run(task, opts, out, pre)
     except Interrupted:
         click.echo(f"interrupted; the checkpoints so far are in {out}", err=True)
         raise SystemExit(130) from None
