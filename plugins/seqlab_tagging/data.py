@@ -22,8 +22,10 @@ def encode_words(vocab: Vocab, words: Sequence[str]) -> np.ndarray:
     return vocab.encode(UNK if w == PAD else w for w in words)
 
 
-def word_vocab(examples: Sequence[Example]) -> Vocab:
-    return Vocab.build(Counter(w for words, _ in examples for w in words))
+def word_vocab(examples: Sequence[Example], min_freq: int = 1) -> Vocab:
+    """The training words seen at least `min_freq` times; rarer ones read as xxunk, so
+    xxunk learns what a word never seen in training looks like."""
+    return Vocab.build(Counter(w for words, _ in examples for w in words), min_freq=min_freq)
 
 
 def tag_list(examples: Sequence[Example]) -> list[str]:

@@ -40,7 +40,7 @@ from seqlab_tagging.metrics import report, scores, span_scheme
 from seqlab_tagging.predict import tag
 from seqlab_tagging.readers import CONLLU_FIELDS, FORMATS, Sentence, read
 
-DEFAULTS = {"epochs": 10, "lr": 5e-3, "wd": 0.01, "bs": 32, "out_drop": 0.1}
+DEFAULTS = {"epochs": 10, "lr": 1e-2, "wd": 0.01, "bs": 32, "out_drop": 0.1}
 
 
 def pretrained(path: Path | None, option: str, backward: bool):
@@ -57,7 +57,7 @@ def pretrained(path: Path | None, option: str, backward: bool):
 
 def build_model(fwd_pre, bwd_pre, train, tags: list[str], opts) -> tuple[SeqModel, Vocab]:
     """(model, vocab): the pretrained encoders (or fresh ones of their shape) under a TagHead."""
-    task_vocab = data.word_vocab(train)
+    task_vocab = data.word_vocab(train, opts["min_freq"])
     scratch = opts["from_scratch"]
     if scratch:
         vocab = task_vocab  # no pretraining: only the training words can be learned
@@ -239,6 +239,13 @@ D = DEFAULTS
     help="CoNLL-U: the field to learn and predict.",
 )
 @click.option(
+    "--min-freq",
+    default=1,
+    show_default=True,
+    help="Training words seen fewer times read as xxunk (so xxunk learns what an unseen "
+    "word looks like); the LM's own words are always kept.",
+)
+@click.option(
     "--crf",
     is_flag=True,
     help="Linear-chain CRF with Viterbi decoding instead of a "
@@ -304,9 +311,9 @@ def finetune_tag(dataset, out, **opts):
       seqlab finetune tag --encoder runs/fwd --train train.conllu --valid dev.conllu --crf
       seqlab predict runs/tag-... sentences.txt
     """
-    for name in ("epochs", "bs"):
+    for name in ("epochs", "bs", "min_freq"):
         if opts[name] < 1:
-            raise UserError(f"--{name} must be at least 1, got {opts[name]}")
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {opts[name]}")
     if not 0 <= opts["out_drop"] < 1:
         raise UserError(f"--out-drop must be in [0, 1), got {opts['out_drop']}")
     if (dataset is None) == (opts["train"] is None):
