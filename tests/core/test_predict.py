@@ -1,0 +1,60 @@
+"""seqlab predict: the core's side (request, input decoding, dispatch by head kind)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from seqlab.checkpoint import CheckpointError
+from seqlab.cli import cli
+from seqlab.predict import decode, make_request, predictor_for
+
+
+def fake_run(tmp_path, kind):
+    (tmp_path / "best.json").write_text(json.dumps({"head": {"kind": kind}}), encoding="utf-8")
+    return tmp_path
+
+
+def test_request_reads_texts_and_files(tmp_path):
+    run = fake_run(tmp_path, "whatever")
+    req = make_request(run, texts=["a", "b"])
+    assert req.stem == run / "best" and req.meta["head"]["kind"] == "whatever"
+    assert list(req.lines()) == [(1, "a"), (2, "b")] and req.source == "--text"
+    f = tmp_path / "in.txt"
+    f.write_bytes(b"\xef\xbb\xbfone\r\ntwo\n")
+    assert list(make_request(run, input=f).lines()) == [(1, "one"), (2, "two")]
+
+
+def test_undecodable_input_names_source_and_line():
+    with pytest.raises(ValueError, match=r"in.txt, line 3: bytes that are not UTF-8"):
+        decode(b"a\nb\n\xff", "in.txt")
+
+
+def test_dispatch_by_head_kind(tmp_path):
+    run = fake_run(tmp_path, "no-such-kind")
+    req = make_request(run, texts=["a"])
+    with pytest.raises(ValueError, match="a 'no-such-kind' head cannot predict here"):
+        predictor_for(req.meta, req.stem)
+    (tmp_path / "best.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(CheckpointError, match="missing field 'head'"):
+        predictor_for({}, req.stem)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--text", "a", "-"], "not both"),
+        ([], "nothing to predict"),
+        (["missing.txt"], "missing.txt: no such file"),
+        (["--text", "a", "--bs", "0"], "--bs must be at least 1"),
+        (["--text", "a"], "a 'no-such-kind' head cannot predict here"),
+    ],
+)
+def test_cli_errors(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run").mkdir()
+    run = fake_run(tmp_path / "run", "no-such-kind")
+    result = CliRunner().invoke(cli, ["predict", str(run), *args])
+    assert result.exit_code == 2 and message in result.output, result.output
