@@ -124,6 +124,7 @@ class Unrolled3Encoder(LoopEncoder):
     course's first model. It reads at most 3 tokens (train it with bptt 3)."""
 
     kind = "lesson7-unrolled3"
+    max_len = 3  # the longest batch it can read (checked before training starts)
 
     @classmethod
     def from_config(cls, config: dict) -> Unrolled3Encoder:

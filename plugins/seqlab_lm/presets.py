@@ -49,7 +49,14 @@ def configure(config: dict[str, Any], name: str, preset: dict[str, Any]) -> dict
     config["encoder"].update(preset.get("encoder", {}))
     config["head"]["config"].update(preset.get("head", {}))
     try:
-        encoder_from_config(config["encoder"], config.get("encoder_kind"))
+        encoder = encoder_from_config(config["encoder"], config.get("encoder_kind"))
     except (TypeError, ValueError) as e:
         raise UserError(f"--model {name}: {e}") from None
+    # An encoder may read batches of limited length only (model0 is unrolled for 3 tokens).
+    max_len, data = getattr(encoder, "max_len", None), config["data"]
+    if max_len is not None and (data["bptt"] > max_len or data["random_bptt"]):
+        raise UserError(
+            f"--model {name} reads at most {max_len} tokens per batch: "
+            f"use --bptt {max_len} --fixed-bptt"
+        )
     return config

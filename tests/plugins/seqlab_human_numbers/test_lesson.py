@@ -150,3 +150,10 @@ def test_lesson_lists_the_presets():
     assert result.exit_code == 0
     for name, p in PRESETS.items():
         assert name in result.output and f"{p['reference']['accuracy']:.3f}" in result.output
+
+
+@pytest.mark.parametrize("args", ["--bptt 5", "--random-bptt"])
+def test_model0_with_batches_it_cannot_read_is_refused_before_any_run(tmp_path, args):
+    result = run(f"pretrain human-numbers --model model0 {args} --out", tmp_path / "run")
+    assert result.exit_code == 2 and "at most 3 tokens" in result.output
+    assert not (tmp_path / "run").exists()
