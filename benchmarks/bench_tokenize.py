@@ -8,6 +8,9 @@ in `tokenizers`), and the script checks that both give the very same ids.
   baseline   pure Python: re.findall per line, collections.Counter, a dict lookup per token
   seqlab     seqlab.tokenize.prepare: hashing, both passes and the .npy written to disk included
 
+Also printed: how far the peak resident memory rose during each (the baseline keeps its ids in
+a Python list until the end, as such code does; seqlab streams them to disk).
+
 `tokenizers` spreads its work over RAYON_NUM_THREADS threads (default: every core); pass
 --threads 1 for a one-core comparison with the (single-threaded) baseline.
 
@@ -67,6 +70,19 @@ def baseline(path: Path) -> tuple[list[str], np.ndarray]:
     return itos, np.array(ids, dtype=np.uint16)
 
 
+def status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reset_peak_rss() -> float:
+    """Start a new peak-RSS measurement (Linux: writing 5 to clear_refs resets VmHWM)."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return status_mb("VmRSS")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", type=int, default=12_000_000)
@@ -88,10 +104,7 @@ def main() -> None:
             f"{os.environ.get('RAYON_NUM_THREADS', 'all cores')}; cores: {os.cpu_count()}"
         )
 
-        start, cpu = time.perf_counter(), time.process_time()
-        itos, base_ids = baseline(corpus)
-        t_base, c_base = time.perf_counter() - start, time.process_time() - cpu
-
+        rss0 = reset_peak_rss()
         start, cpu = time.perf_counter(), time.process_time()
         valid = work / "valid.txt"  # a token of validation text: the job is the train file
         valid.write_text("w1 w2 .\n", encoding="utf-8")
@@ -103,6 +116,13 @@ def main() -> None:
             console=Console(stderr=True, quiet=True),
         )
         t_seqlab, c_seqlab = time.perf_counter() - start, time.process_time() - cpu
+        rss_seqlab = status_mb("VmHWM") - rss0
+        rss0 = reset_peak_rss()
+        start, cpu = time.perf_counter(), time.process_time()
+        itos, base_ids = baseline(corpus)
+        t_base, c_base = time.perf_counter() - start, time.process_time() - cpu
+
+        rss_base = status_mb("VmHWM") - rss0
         got = tokenize.load(cache)
         same = got.vocab.itos == itos and np.array_equal(got.split("train")[0], base_ids)
 
@@ -117,6 +137,7 @@ def main() -> None:
             f"{t_base / t_seqlab:9.2f}x"
         )
         print(f"{'MB of text/s':24}{mb / t_base:14.1f}{mb / t_seqlab:14.1f}")
+        print(f"{'peak RSS growth, MB':24}{rss_base:14.0f}{rss_seqlab:14.0f}")
         print(f"identical vocab and ids: {'yes' if same else 'NO'}")
         if not same:
             sys.exit(1)
