@@ -39,7 +39,11 @@ def find_files(paths: Iterable[str | Path], glob: bool = False) -> list[Path]:
             raise FileNotFoundError(f"{p}: no such file or directory")
         found += _expand([p])
     seen: set[Path] = set()
-    unique = [p for p in found if not (p.resolve() in seen or seen.add(p.resolve()))]
+    unique = []
+    for p in found:  # a file named twice (a directory and a file in it) is read once
+        if p.resolve() not in seen:
+            seen.add(p.resolve())
+            unique.append(p)
     if not unique:
         raise FileNotFoundError(f"no files found in {', '.join(map(str, paths))}")
     return unique

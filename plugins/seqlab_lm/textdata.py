@@ -27,7 +27,7 @@ OPTIONS = (
     "valid_fraction",
     "cache_dir",
 )
-_D = {f.name: f.default for f in fields(tokenize.TextSettings)}
+_D: dict[str, Any] = {f.name: f.default for f in fields(tokenize.TextSettings)}
 
 
 def options(command):
