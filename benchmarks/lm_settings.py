@@ -22,26 +22,39 @@ from pathlib import Path
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def sh(cmd: list[str]) -> str:
-    done = subprocess.run(cmd, env=ENV, capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(cmd)}: {done.stderr[-500:]}")
-    return done.stdout
+def sh(cmd: list[str], log: Path) -> tuple[str, float]:
+    """Run cmd, its output in LOG.out / LOG.err; (stdout, CPU seconds it used). With one
+    thread, CPU seconds are close to the wall time it would take on an idle core, whatever
+    else the machine runs."""
+    out_path, err_path = log.with_suffix(".out"), log.with_suffix(".err")
+    with out_path.open("w") as out, err_path.open("w") as err:
+        proc = subprocess.Popen(cmd, env=ENV, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise RuntimeError(f"{' '.join(cmd)}: {err_path.read_text()[-500:]}")
+    return out_path.read_text(), usage.ru_utime + usage.ru_stime
 
 
 def train(out: Path, flags: str, seed: int, holdout: float | None) -> dict:
     cmd = ["seqlab", "pretrain", "human-numbers", "--out", str(out), "--seed", str(seed)]
     cmd += shlex.split(flags) + (["--holdout", str(holdout)] if holdout else [])
+    done = out / "figures.json"
+    if done.is_file() and json.loads(done.read_text())["cmd"] == cmd:  # trained already
+        return json.loads(done.read_text())["figures"]
     start = time.perf_counter()
-    sh(cmd)
+    out.mkdir(parents=True, exist_ok=True)
+    _, cpu = sh(cmd, out / "pretrain.log")
     wall = time.perf_counter() - start
     rows = list(csv.DictReader((out / "metrics.csv").open()))
-    return {
+    figures = {
         "accuracy": float(rows[-1]["accuracy"]),
         "loss": float(rows[-1]["valid_loss"]),
         "seconds": sum(float(r["time"]) for r in rows),
+        "cpu": cpu,
         "wall": wall,
     }
+    done.write_text(json.dumps({"cmd": cmd, "figures": figures}))
+    return figures
 
 
 def setting(name: str, flags: str, seed: int, holdout: float, root: Path, cache: bool) -> dict:
@@ -51,19 +64,10 @@ def setting(name: str, flags: str, seed: int, holdout: float, root: Path, cache:
         result["held"] = train(held_dir, flags, seed, holdout)
         result["valid"] = train(full_dir, flags, seed, None)
         if cache:
-            sh(["seqlab", "tune-cache", str(held_dir)])
+            sh(["seqlab", "tune-cache", str(held_dir)], held_dir / "tune")
             result["cache"] = json.loads((held_dir / "cache.json").read_text())
-            out = sh(
-                [
-                    "seqlab",
-                    "evaluate",
-                    str(full_dir),
-                    "--cache",
-                    "--cache-from",
-                    str(held_dir),
-                    "--json",
-                ]
-            )
+            cmd = ["seqlab", "evaluate", str(full_dir), "--cache", "--cache-from", str(held_dir)]
+            out, _ = sh([*cmd, "--json"], full_dir / "evaluate")
             result["valid_cache"] = json.loads(out)["model+cache"]["accuracy"]
     except RuntimeError as e:
         result["error"] = str(e)

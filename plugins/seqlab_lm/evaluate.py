@@ -166,7 +166,7 @@ def _floats(text: str) -> list[float]:
 )
 @click.option(
     "--thetas",
-    default="0.01,0.03,0.1,0.2,0.3,0.5,0.7,1,1.5,2,3",
+    default="0.03,0.1,0.3,0.5,1,1.5,2,3,5,10,20",
     show_default=True,
     help="Flatness theta to try: larger trusts the most similar state more.",
 )
@@ -175,6 +175,15 @@ def _floats(text: str) -> list[float]:
     default=",".join(f"{i / 20:g}" for i in range(0, 20)),
     show_default=True,
     help="Interpolation lam to try (0: model only).",
+)
+@click.option(
+    "--metric",
+    type=click.Choice(["accuracy", "loss"]),
+    default="accuracy",
+    show_default=True,
+    help="What the winner is best at (ties go to the lower loss). The loss (perplexity, as "
+    "in the paper) favours a smaller lam: the cache is trusted less where the model is "
+    "confidently wrong.",
 )
 @click.option(
     "--holdout",
@@ -193,9 +202,10 @@ def _floats(text: str) -> list[float]:
 @CHECKPOINT
 @DEVICE
 @user_errors
-def tune_cache(run_dir, windows, thetas, lams, holdout, max_tokens, bs, checkpoint, device):
+def tune_cache(run_dir, windows, thetas, lams, metric, holdout, max_tokens, bs, checkpoint, device):
     """Tune the neural cache (lam, theta, window) of the LM in RUN on the held-out tail of
-    train, minimising the loss, and store the winner in RUN/cache.json, where
+    train (best accuracy, or lowest loss with --metric loss) and store the winner in
+    RUN/cache.json, where
     `seqlab evaluate --cache` and `seqlab generate --cache` find it. Never tunes on valid.
 
     \b
@@ -217,16 +227,17 @@ def tune_cache(run_dir, windows, thetas, lams, holdout, max_tokens, bs, checkpoi
         )
     stream = split_stream(config, "holdout", bs, holdout)
     results = tune(model, stream, device=device, max_tokens=max_tokens, **grid)
-    # Largest window first, so that among equal losses the largest window wins (windows
-    # longer than the held-out rows all score the same).
-    results.sort(key=lambda r: (r["loss"], -r["window"]))
+    # Among equal scores the largest window wins (windows longer than the held-out rows all
+    # score the same, and longer text gains from a longer memory).
+    first = (lambda r: -r["accuracy"]) if metric == "accuracy" else (lambda r: 0.0)
+    results.sort(key=lambda r: (first(r), r["loss"], -r["window"]))
     best = results[0]
     plain = next(r for r in results if r["lam"] == 0.0) if 0.0 in grid["lams"] else None
     chosen = CacheConfig(lam=best["lam"], theta=best["theta"], window=best["window"])
     path = chosen.save(
         run_dir,
         {
-            "tuned_on": f"holdout {held or holdout:g}, {checkpoint}",
+            "tuned_on": f"holdout {held or holdout:g}, {checkpoint}, best {metric}",
             "loss": best["loss"],
             "accuracy": best["accuracy"],
         },
