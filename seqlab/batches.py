@@ -33,6 +33,7 @@ token budget as above.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -77,7 +78,7 @@ class PaddedBatches:
         if (self.lengths == 0).any():
             i = int(np.flatnonzero(self.lengths == 0)[0])
             raise ValueError(f"example {i} is empty: every example needs at least one token")
-        self.labels = None if labels is None else list(labels)
+        self.labels: list[Any] | None = None if labels is None else list(labels)
         self.per_token = self.labels is not None and np.ndim(self.labels[0]) == 1
         if self.labels is not None:
             self._check_labels()

@@ -43,7 +43,7 @@ class TaskData:
 
     def label_ids(self, split: str) -> list[int]:
         index = {c: i for i, c in enumerate(self.classes)}
-        return [index[e.label] for e in self.splits[split]]
+        return [index[str(e.label)] for e in self.splits[split]]
 
 
 def holdout(examples: list[Example], fraction: float, seed: int = 0):
@@ -106,7 +106,7 @@ def load_task(
     if "valid" not in splits:
         splits["train"], splits["valid"] = holdout(splits["train"], holdout_fraction)
         sources["valid"] = f"{holdout_fraction:g} of {sources['train']} (held out)"
-    classes = sorted({e.label for e in splits["train"]})
+    classes = sorted({str(e.label) for e in splits["train"]})
     if len(classes) < 2:
         raise DataError(
             f"{sources['train']}: only one label ({classes[0]!r}); a classifier needs at least two"

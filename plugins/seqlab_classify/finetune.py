@@ -23,6 +23,7 @@ from seqlab import (
     TrainConfig,
     Trainer,
     UserError,
+    Vocab,
     atomic_write,
     load_model,
     seed_everything,
@@ -42,7 +43,7 @@ HEAD_DROP = 0.4
 
 def build_model(
     task: TaskData, opts: dict, pre: transfer.Pretrained | None
-) -> tuple[SeqModel, object, dict]:
+) -> tuple[SeqModel, Vocab, dict]:
     """The encoder (pretrained, or fresh with the same or the given architecture) under a new
     classifier head; also the vocab and a note on the transfer for the run's metadata."""
     task_vocab = build_vocab(task.texts("train"), opts["min_freq"], opts["max_vocab"])

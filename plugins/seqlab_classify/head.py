@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from sklearn.metrics import f1_score
 from torch import Tensor, nn
 
-from seqlab import Batch, Head
+from seqlab import Batch, Head, StatefulEncoder
 
 
 def concat_pool(hidden: Tensor, mask: Tensor | None) -> Tensor:
@@ -52,7 +52,7 @@ class BatchNorm(nn.BatchNorm1d):
 class ClassifierHead(Head):
     kind = "classify"
 
-    def __init__(self, encoder: nn.Module, n_classes: int, lin: int = 50, drop: float = 0.2):
+    def __init__(self, encoder: StatefulEncoder, n_classes: int, lin: int = 50, drop: float = 0.2):
         super().__init__()
         if n_classes < 2:
             raise ValueError(f"a classifier needs at least 2 classes, got {n_classes}")

@@ -30,10 +30,13 @@ def probabilities(
     """(n, n_classes) class probabilities, in the order of `seqs`."""
     model.eval().to(device)
     batches = PaddedBatches(seqs, bs=bs, pad_idx=model.encoder.config.pad_idx)
-    out = np.zeros((len(seqs), model.head.n_classes), dtype=np.float32)
+    parts, order = [], []
     for idx, batch in zip(batches.plan(), batches, strict=True):
-        logits = model(batch.x.to(device), batch.mask.to(device))
-        out[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        b = batch.to(device)
+        parts.append(torch.softmax(model(b.x, b.mask).float(), dim=-1).cpu().numpy())
+        order.append(idx)
+    out = np.empty_like(np.concatenate(parts))
+    out[np.concatenate(order)] = np.concatenate(parts)  # back to the order of `seqs`
     return out
 
 
@@ -51,6 +54,7 @@ def read_inputs(request: PredictRequest, text_col: str) -> list[tuple[int, str]]
                     f"(each line is one text to classify)"
                 )
         return items
+    assert request.input is not None  # the core gives texts or an input
     examples = read_examples(request.input, text_col, None, fmt, text=request.read_text())
     return [(e.line, e.text) for e in examples]
 
