@@ -343,6 +343,11 @@ def classify(dataset, out, **opts):
         opts["fmt"],
     )
     pre = transfer.load_pretrained(opts["encoder"]) if opts["encoder"] is not None else None
+    if pre is not None and pre.config.backward:
+        raise UserError(
+            f"--encoder {opts['encoder']}: a backward LM; the classifier reads texts "
+            f"left to right, so give it a forward one"
+        )
     out = writable_dir(out or Path("runs") / f"classify-{time.strftime('%Y%m%d-%H%M%S')}")
     click.echo(f"run directory: {out}", err=True)
     try:

@@ -181,6 +181,25 @@ def test_from_scratch_on_a_builtin_dataset(tmp_path):
 
 
 def test_user_errors_exit_2_and_write_nothing(lm_run, data, tmp_path):
+    backward_lm = tmp_path / "bwd"
+    assert (
+        invoke(
+            "pretrain",
+            "human-numbers",
+            "--backward",
+            "--hidden",
+            "8",
+            "--emb-size",
+            "8",
+            "--layers",
+            "1",
+            "--epochs",
+            "1",
+            "--out",
+            backward_lm,
+        ).exit_code
+        == 0
+    )
     bad_valid = tmp_path / "valid.csv"
     bad_valid.write_text("text,label\ngood,pos\nbad,meh\n", encoding="utf-8")
     cases = [
@@ -193,6 +212,7 @@ def test_user_errors_exit_2_and_write_nothing(lm_run, data, tmp_path):
         (["--encoder", lm_run], "nothing to train on"),
         (["human-numbers-roles", "--encoder", lm_run], "for the 'tag' task"),
         (["no-such-set", "--encoder", lm_run], "unknown dataset 'no-such-set'"),
+        (["--encoder", backward_lm, "--train", data["train"]], "a backward LM"),
     ]
     for args, message in cases:
         out = tmp_path / "run"
