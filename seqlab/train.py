@@ -97,8 +97,11 @@ class Trainer:
         console: Console | None = None,
         lr_mults: list[float] | None = None,
         callbacks: list[Callback] = (),  # type: ignore[assignment]
+        best_by: str = "valid_loss",
     ):
         self.config = config
+        # the history column that picks `best`: a loss is lowest-best, a metric highest-best
+        self.best_by = best_by
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
         # under torchrun: DistributedDataParallel, which all-reduces gradients in backward
@@ -260,7 +263,7 @@ class Trainer:
         last_epoch = row["epoch"] == self.config.epochs - 1
         if last_epoch or time.monotonic() - self._plotted_at > PLOT_EVERY_S:
             self._plot()
-        if row["valid_loss"] <= min(r["valid_loss"] for r in self.history):
+        if self._is_best(row):
             save_model(self.run_dir / "best", self.model, self._checkpoint_meta())
         self.save_last()
 
@@ -269,6 +272,13 @@ class Trainer:
         if self.history:
             plot_curves(self.history, self.batch_losses, self.run_dir / "curves.png")
         self._plotted_at = time.monotonic()
+
+    def _is_best(self, row: dict[str, float]) -> bool:
+        key = self.best_by
+        if key not in row:
+            raise ValueError(f"best_by={key!r} is not a column of the epoch table: {list(row)}")
+        values = [r[key] for r in self.history]
+        return row[key] <= min(values) if key.endswith("loss") else row[key] >= max(values)
 
     # -- checkpoints ------------------------------------------------------------------------
 
