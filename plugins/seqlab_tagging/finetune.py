@@ -118,6 +118,9 @@ def run(splits: dict[str, list], opts: dict[str, Any], out: Path, console=None) 
         console=console,
         lr_mults=mults,
         callbacks=callbacks,
+        # the headline metric, not valid_loss: a tagger's loss rises from overconfidence
+        # while its accuracy still improves
+        best_by="f1" if span_scheme(tags) else "accuracy",
     )
     start = time.perf_counter()
     history = trainer.fit()
@@ -202,7 +205,8 @@ D = DEFAULTS
     "--valid",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Tagged validation file (the epoch table; picks the best checkpoint).",
+    help="Tagged validation file: the epoch table; its accuracy (span F1 for BIO/BIOES "
+    "tags) picks the best checkpoint.",
 )
 @click.option(
     "--test",

@@ -17,7 +17,7 @@ import torch
 
 from seqlab import load_model
 from seqlab_tagging import data
-from seqlab_tagging.readers import Sentence, parse, read_text, split_lines
+from seqlab_tagging.readers import Sentence, guess_format, parse, read_text, split_lines
 from seqlab_tagging.writers import WRITE_FORMATS, write
 
 
@@ -36,7 +36,7 @@ def tag(
     device: torch.device | str = "cpu",
 ) -> list[list[str]]:
     """Predicted tags of each sentence (a list of words), in input order."""
-    dl = data.batches([(words, words) for words in sentences], vocab, None, bs)
+    dl = data.batches([(words, None) for words in sentences], vocab, None, bs)
     model.to(device).eval()
     out: list[list[str]] = [[] for _ in sentences]
     for idx, batch in zip(dl.plan(), dl, strict=True):
@@ -51,7 +51,9 @@ def read_input(request, tag_data: dict) -> list[Sentence]:
     if request.texts is not None:
         return read_text(list(request.texts), "--text")
     lines = split_lines(request.read_text())
-    fmt = "conll" if request.format == "conll" else "auto"
+    fmt = guess_format(request.source, lines)
+    if fmt == "text" and request.format == "conll":
+        fmt = "conll"  # one word per line, no tag column: words-only CoNLL, not text
     return parse(
         lines,
         request.source,

@@ -101,6 +101,18 @@ def test_finetune_crf_both_directions_then_predict(lms, tmp_path):
     given = [line.split("\t") for line in valid.read_text().splitlines() if line]
     assert [g[:2] for g in got] == [g[:2] for g in given] and len(got[0]) == 3
 
+    words_only = tmp_path / "words"  # one word per line, no tag column, no suffix
+    words_only.write_text("one\nthousand\n\ntwo\n", encoding="utf-8")
+    r = run("predict", out, words_only, "--format", "conll")
+    assert r.exit_code == 0, r.output
+    assert [line.split(" ")[0] for line in r.output.splitlines()] == [
+        "one",
+        "thousand",
+        "",
+        "two",
+        "",
+    ]
+
     r = run("predict", out, "--text", "one thousand", "--format", "conllu")
     assert r.exit_code == 0, r.output
     assert r.output.splitlines()[1].split("\t")[:2] == ["1", "one"]
@@ -148,6 +160,9 @@ def test_pretrained_forward_tagger_learns_conllu(lms, tmp_path):
     majority = max(gold.count(t) for t in set(gold)) / len(gold)
     assert scores["split"] == "valid"
     assert scores["metrics"]["accuracy"] > majority + 0.1
+    accuracy = [float(row.split(",")[3]) for row in (out / "metrics.csv").read_text().split()[1:]]
+    best = json.loads((out / "best.json").read_text())
+    assert best["metrics"]["accuracy"] == pytest.approx(max(accuracy), abs=1e-6)  # best_by
 
 
 def test_registered_dataset_runs(lms, tmp_path):
