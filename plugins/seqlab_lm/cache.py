@@ -56,36 +56,50 @@ class CacheConfig:
         return path
 
     @classmethod
-    def for_run(cls, run_dir: Path, cache_from: Path | None = None) -> tuple[CacheConfig, str]:
-        """(settings, where they came from): `cache_from` (a run directory or its
-        cache.json) when given, else RUN/cache.json, else the defaults."""
+    def for_run(cls, run_dir: Path, cache_from: Path | None = None) -> tuple[CacheConfig, dict]:
+        """(settings, how they were tuned: {"source": ..., "bs": ...}): from `cache_from` (a
+        run directory or its cache.json) when given, else RUN/cache.json, else the defaults."""
+        where = cache_from if cache_from is not None else run_dir
+        raw = _read(where)
+        if raw is not None:
+            return cls._from(raw, where), {**raw, "source": str(where)}
         if cache_from is not None:
-            found = cls.load(cache_from)
-            if found is None:
-                raise ValueError(
-                    f"--cache-from {cache_from}: no {CACHE_FILE} there; "
-                    "run `seqlab tune-cache` on that run first"
-                )
-            return found, str(cache_from)
-        found = cls.load(run_dir)
-        if found is not None:
-            return found, str(Path(run_dir) / CACHE_FILE)
-        return cls(), "defaults; tune with `seqlab tune-cache`"
+            raise ValueError(
+                f"--cache-from {cache_from}: no {CACHE_FILE} there; "
+                "run `seqlab tune-cache` on that run first"
+            )
+        return cls(), {"source": "defaults; tune with `seqlab tune-cache`"}
 
     @classmethod
     def load(cls, where: Path) -> CacheConfig | None:
         """The tuned settings in a run directory (or a cache.json path), None if absent."""
-        where = Path(where)
-        path = where if where.suffix == ".json" else where / CACHE_FILE
-        if not path.is_file():
-            return None
+        raw = _read(where)
+        return None if raw is None else cls._from(raw, where)
+
+    @classmethod
+    def _from(cls, raw: dict, where: Path) -> CacheConfig:
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
             return cls(lam=raw["lam"], theta=raw["theta"], window=int(raw["window"]))
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
+        except (KeyError, TypeError) as e:
             raise ValueError(
-                f"{path}: not a cache settings file ({e}); rerun `seqlab tune-cache`"
+                f"{where}: not a cache settings file ({e}); rerun `seqlab tune-cache`"
             ) from None
+
+
+def _read(where: Path) -> dict | None:
+    where = Path(where)
+    path = where if where.suffix == ".json" else where / CACHE_FILE
+    if not path.is_file():
+        return None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f"{path}: not a cache settings file ({e}); rerun `seqlab tune-cache`"
+        ) from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: not a cache settings file; rerun `seqlab tune-cache`")
+    return raw
 
 
 class NeuralCache:

@@ -110,8 +110,14 @@ def evaluate(run_dir, split, use_cache, cache_from, errors, top, bs, checkpoint,
       seqlab evaluate runs/human-numbers-20250101-120000 --cache --errors
     """
     model, vocab, config = load_run(run_dir, checkpoint)
-    cache, source = CacheConfig.for_run(run_dir, cache_from) if use_cache else (None, "")
+    cache, tuned = CacheConfig.for_run(run_dir, cache_from) if use_cache else (None, {})
     stream = split_stream(config, split, bs)
+    if tuned.get("bs") not in (None, stream.bs):
+        click.echo(
+            f"note: the cache was tuned reading {tuned['bs']} rows, here {stream.bs}: "
+            f"tune with the same --bs for the best settings",
+            err=True,
+        )
     plain, cached = score(model, stream, cache, device, errors)
     rows: list[tuple[str, Tally]] = [("model", plain)]
     if cached is not None:
@@ -133,7 +139,7 @@ def evaluate(run_dir, split, use_cache, cache_from, errors, top, bs, checkpoint,
                 f"  {name:<14}{m['loss']:>10.4f}{m['accuracy']:>10.4f}{m['perplexity']:>12.4f}"
             )
         if cache is not None:
-            click.echo(f"  cache: {cache.describe()} ({source})")
+            click.echo(f"  cache: {cache.describe()} ({tuned['source']})")
     if errors:
         name, tally = rows[-1]
         error_rows = tally.error_rows(vocab)
@@ -240,6 +246,7 @@ def tune_cache(run_dir, windows, thetas, lams, metric, holdout, max_tokens, bs, 
             "tuned_on": f"holdout {held or holdout:g}, {checkpoint}, best {metric}",
             "loss": best["loss"],
             "accuracy": best["accuracy"],
+            "bs": stream.bs,
         },
     )
     click.echo(f"tuned on the held-out tail of train: {best['n']:,} predictions, bs {stream.bs}")
