@@ -184,33 +184,34 @@ D = DEFAULTS
 @click.argument("dataset", required=False)
 @click.option(
     "--encoder",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, exists=True),
     required=True,
-    help="Run dir (or checkpoint) of a forward LM: `seqlab pretrain ...`.",
+    help="Run dir of a forward LM (`seqlab pretrain ...`), or one of its checkpoints "
+    "(best.json, last.json).",
 )
 @click.option(
     "--backward-encoder",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, exists=True),
     default=None,
     help="Run dir of a backward LM (`seqlab pretrain ... --backward`); its outputs "
     "are joined to the forward ones per word.",
 )
 @click.option(
     "--train",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
     default=None,
     help="Tagged training file (instead of DATASET).",
 )
 @click.option(
     "--valid",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
     default=None,
     help="Tagged validation file: the epoch table; its accuracy (span F1 for BIO/BIOES "
     "tags) picks the best checkpoint.",
 )
 @click.option(
     "--test",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
     default=None,
     help="Tagged test file, scored once at the end with the best checkpoint.",
 )
@@ -322,6 +323,8 @@ def finetune_tag(dataset, out, **opts):
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {opts[name]}")
     if not 0 <= opts["out_drop"] < 1:
         raise UserError(f"--out-drop must be in [0, 1), got {opts['out_drop']}")
+    if opts["word_col"] == opts["tag_col"]:
+        raise UserError(f"--word-col and --tag-col are both {opts['word_col']}: they must differ")
     if (dataset is None) == (opts["train"] is None):
         raise UserError("give either DATASET (e.g. human-numbers-roles) or --train FILE")
     if dataset is None:

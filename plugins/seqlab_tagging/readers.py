@@ -121,6 +121,8 @@ def read_conll(
                     f"(word in column {word_col}, tag in column {tag_col}); "
                     "set --word-col / --tag-col to the file's layout",
                 )
+            if not cols[w]:
+                raise ReadError(name, start + k, f"empty word in column {word_col}")
             words.append(cols[w])
             tags.append(cols[t] if t is not None else None)
             word_lines.append(k)

@@ -196,6 +196,14 @@ def test_user_errors(lms, tmp_path):
         (["--encoder", fwd, "--train", good], "give --valid FILE"),
         (["human-numbers-roles", "--encoder", fwd, "--train", good], "either DATASET"),
         (["nope", "--encoder", fwd], "unknown dataset 'nope'"),
+        (
+            ["--encoder", fwd, "--train", good, "--valid", good, "--word-col", "2"],
+            "--word-col and --tag-col are both 2",
+        ),
+        (
+            ["--encoder", fwd, "--train", tmp_path / "missing.conll", "--valid", good],
+            "does not exist",
+        ),
     ]
     unseen = conll(tmp_path / "unseen.conll", [[1000]])
     cases.append(

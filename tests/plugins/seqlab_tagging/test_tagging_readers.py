@@ -112,6 +112,7 @@ def test_format_guess():
         ("x\ta\t_\tX\t_\t_\t_\t_\t_\t_\n", "f.conllu", "f.conllu:1: ID 'x'"),
         ("1\t\t_\tX\t_\t_\t_\t_\t_\t_\n", "f.conllu", "f.conllu:1: empty FORM"),
         ("\n\n", "f.conll", "f.conll:2: no sentences"),
+        ("a\tB\n\tC\n", "f.conll", "f.conll:2: empty word in column 1"),
     ],
 )
 def test_errors_name_file_and_line(tmp_path, text, name, needle):
