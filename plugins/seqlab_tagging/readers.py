@@ -242,7 +242,10 @@ def parse(
     tag_field: str = "upos",
     need_tags: bool = True,
 ) -> list[Sentence]:
-    fmt = guess_format(name, lines) if fmt == "auto" else fmt
+    if fmt == "auto":
+        fmt = guess_format(name, lines)
+        if fmt == "text" and need_tags:  # tagged data is never plain text: space-separated
+            fmt = "conll"  # CoNLL columns (CoNLL-2003's eng.train, train.txt, ...)
     if fmt == "conll":
         return read_conll(lines, name, word_col, tag_col, need_tags)
     if fmt == "conllu":

@@ -95,6 +95,13 @@ def test_text_input_as_conllu():
     assert [(s.words, s.tags) for s in got] == [(["one", "thousand"], ["A", "B"]), (["two"], ["C"])]
 
 
+def test_tagged_txt_file_is_read_as_space_separated_columns(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text(CONLL, encoding="utf-8")
+    assert [s.tags for s in read(path)] == [["B-ORG", "O"], ["B-PER"]]
+    assert read(path, need_tags=False)[0].source == "text"  # untagged: one sentence a line
+
+
 def test_format_guess():
     assert guess_format("a.conllu", []) == "conllu"
     assert guess_format("a.bio", ["x"]) == "conll"
