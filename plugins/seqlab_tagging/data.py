@@ -14,7 +14,7 @@ import numpy as np
 
 from seqlab import PAD, UNK, PaddedBatches, Vocab
 
-Example = tuple[Sequence[str], Sequence[str]]
+Example = tuple[Sequence[str], Sequence[str] | None]  # (words, tags); None: unlabelled
 
 
 def encode_words(vocab: Vocab, words: Sequence[str]) -> np.ndarray:
@@ -29,17 +29,7 @@ def word_vocab(examples: Sequence[Example], min_freq: int = 1) -> Vocab:
 
 
 def tag_list(examples: Sequence[Example]) -> list[str]:
-    return sorted({t for _, tags in examples for t in tags})
-
-
-def unknown_tag(examples: Sequence[Example], tags: Sequence[str]) -> tuple[int, str] | None:
-    """(example index, tag) of the first tag that is not in `tags`, else None."""
-    known = set(tags)
-    for i, (_, ts) in enumerate(examples):
-        for t in ts:
-            if t not in known:
-                return i, t
-    return None
+    return sorted({t for _, tags in examples for t in tags or ()})
 
 
 def batches(
@@ -56,7 +46,7 @@ def batches(
     labels = None
     if tags is not None:
         index = {t: i for i, t in enumerate(tags)}
-        labels = [np.array([index[t] for t in ts], dtype=np.int64) for _, ts in examples]
+        labels = [np.array([index[t] for t in ts or ()], dtype=np.int64) for _, ts in examples]
     return PaddedBatches(
         seqs,
         labels,

@@ -22,9 +22,7 @@ from seqlab_tagging.metrics import scores, span_scheme
 class TagHead(Head):
     kind = "tag"
 
-    def __init__(
-        self, encoder: nn.Module, tags: list[str], crf: bool = False, out_drop: float = 0.0
-    ):
+    def __init__(self, encoder: Any, tags: list[str], crf: bool = False, out_drop: float = 0.0):
         super().__init__()
         if not tags:
             raise ValueError("a tagger needs at least one tag")

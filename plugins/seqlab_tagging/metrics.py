@@ -16,12 +16,12 @@ _SPAN_TAG = re.compile(r"^(O|[BIES]-.+)$")
 def span_scheme(tags: Sequence[str]) -> str | None:
     """The span scheme, "BIOES" or "BIO", when every tag is O or B-/I-/E-/S- + a type and
     some tag starts a span; None for other tag sets (POS tags, roles): accuracy only."""
-    tags = set(tags)
-    if not tags or not all(_SPAN_TAG.match(t) for t in tags):
+    names = set(tags)
+    if not names or not all(_SPAN_TAG.match(t) for t in names):
         return None
-    if not any(t[:2] in ("B-", "S-") for t in tags):
+    if not any(t[:2] in ("B-", "S-") for t in names):
         return None
-    return "BIOES" if any(t[:2] in ("E-", "S-") for t in tags) else "BIO"
+    return "BIOES" if any(t[:2] in ("E-", "S-") for t in names) else "BIO"
 
 
 def token_accuracy(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> float:

@@ -40,6 +40,7 @@ def tag(
     model.to(device).eval()
     out: list[list[str]] = [[] for _ in sentences]
     for idx, batch in zip(dl.plan(), dl, strict=True):
+        assert batch.mask is not None  # PaddedBatches always gives one
         mask = batch.mask.to(device)
         scores = model(batch.x.to(device), mask)
         for i, ids in zip(idx, model.head.decode(scores, mask), strict=True):

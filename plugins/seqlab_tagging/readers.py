@@ -71,7 +71,7 @@ def split_lines(text: str) -> list[str]:
 
 def blocks(lines: list[str]):
     """(first line number, lines) of each run of non-blank lines."""
-    start, block = 0, []
+    start, block = 0, []  # type: tuple[int, list[str]]
     for i, line in enumerate(lines, start=1):
         if line.strip():
             if not block:
@@ -129,11 +129,11 @@ def read_conll(
         if not words:  # a -DOCSTART- block: keep its lines in front of the next sentence
             pending += block + [""]
             continue
-        has_tags = all(t is not None for t in tags)
+        known = [t for t in tags if t is not None]
         out.append(
             Sentence(
                 words,
-                tags if has_tags else None,
+                known if len(known) == len(tags) else None,
                 pending + block,
                 [len(pending) + k for k in word_lines],
                 start,
