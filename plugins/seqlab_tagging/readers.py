@@ -209,13 +209,15 @@ SUFFIXES.update(dict.fromkeys((".conll", ".tsv", ".iob", ".bio", ".bioes", ".col
 
 
 def guess_format(name: str, lines: list[str]) -> str:
-    """The input's format from its file name, else from its first non-blank line: 10 tab
-    fields with a numeric ID (or a `#` comment) -> conllu, a tab -> conll, else text."""
+    """The input's format from its file name, else from its first line that is neither blank
+    nor a `#` comment: 10 tab fields with a numeric ID -> conllu, a tab -> conll, else text
+    (a text line that starts with "#" is text when no CoNLL-U line follows)."""
     fmt = SUFFIXES.get(Path(name).suffix.lower())
     if fmt:
         return fmt
-    first = next((line for line in lines if line.strip()), "")
-    if first.startswith("#") or (first.count("\t") == 9 and _ID.match(first.split("\t")[0])):
+    body = [line for line in lines if line.strip() and not line.startswith("#")]
+    first = body[0] if body else ""
+    if first.count("\t") == 9 and _ID.match(first.split("\t")[0]):
         return "conllu"
     return "conll" if "\t" in first else "text"
 

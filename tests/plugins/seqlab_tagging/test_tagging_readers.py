@@ -108,6 +108,8 @@ def test_format_guess():
     assert guess_format("-", ["1\ta\t_\t_\t_\t_\t_\t_\t_\t_"]) == "conllu"
     assert guess_format("-", ["a\tb"]) == "conll"
     assert guess_format("-", ["a b c"]) == "text"
+    assert guess_format("-", ["# sent_id = 1", "1\ta\t_\t_\t_\t_\t_\t_\t_\t_"]) == "conllu"
+    assert guess_format("-", ["#hashtag words", "more words"]) == "text"
 
 
 @pytest.mark.parametrize(
