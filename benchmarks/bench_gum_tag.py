@@ -61,6 +61,7 @@ LM = [
     "1",
 ]
 METHODS = [  # name, finetune options ("BWD": the backward LM)
+    ("from scratch, forward", ["--from-scratch"]),
     ("from scratch, forward + backward", ["BWD", "--from-scratch"]),
     ("pretrained forward", []),
     ("pretrained forward + backward", ["BWD"]),
