@@ -1,97 +1,147 @@
-"""Try `seqlab pretrain human-numbers` settings: each trained once with a held-out tail of
-train (to choose; the cache is tuned there too) and once on all of train (to report valid,
-with and without the cache). Two settings at a time, one thread each. Prints one JSON line
-per setting and seed and appends it to --log; docs/accuracy.md summarises them.
+"""Try `seqlab pretrain human-numbers` settings, as docs/accuracy.md reports them.
 
-    python benchmarks/lm_settings.py --log runs/settings.jsonl \
-        "base=" "wd=--wd 0.1" "drop=--emb-drop 0.1 --weight-drop 0.2"
+Each setting is trained twice: with the last 15% of train held out (to choose settings and
+tune the cache; never valid) and on all of train (to report valid). Both are scored at bs 64
+(fastai's valid metric: 64 rows, each starting from an empty state) and at bs 1 (the split
+read as one stream), without and with the neural cache tuned on the held-out tail at that bs.
+A setting's flags are added to BASE (the first defaults), so a later change of pretrain's
+defaults does not change what a name means. Two settings at a time, one thread each; finished
+steps are reused. One JSON line per setting and seed goes to --log; `--table` prints the
+markdown table of a log.
+
+    python benchmarks/lm_settings.py --log runs/settings.jsonl "base=" "wd=--wd 0.1"
+    python benchmarks/lm_settings.py --log runs/settings.jsonl --table
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+BASE = (
+    "--cell lstm --layers 2 --hidden 128 --emb-size 64 --bs 64 --bptt 70 --epochs 10 --lr 3e-3 "
+    "--wd 0.01 --emb-drop 0 --input-drop 0 --hidden-drop 0 --weight-drop 0 --out-drop 0 "
+    "--alpha 0 --beta 0 --layout contiguous --random-bptt"
+)
 
 
 def sh(cmd: list[str], log: Path) -> tuple[str, float]:
-    """Run cmd, its output in LOG.out / LOG.err; (stdout, CPU seconds it used). With one
-    thread, CPU seconds are close to the wall time it would take on an idle core, whatever
-    else the machine runs."""
-    out_path, err_path = log.with_suffix(".out"), log.with_suffix(".err")
-    with out_path.open("w") as out, err_path.open("w") as err:
+    """Run cmd (or reuse LOG.json from the same cmd): (stdout, CPU seconds). With one thread,
+    CPU seconds are close to the wall time on an idle core, whatever else the machine runs."""
+    record = log.with_suffix(".json")
+    if record.is_file():
+        done = json.loads(record.read_text())
+        if done["cmd"] == cmd:
+            return done["out"], done["cpu"]
+    err_path = log.with_suffix(".err")
+    with log.with_suffix(".out").open("w+") as out, err_path.open("w") as err:
         proc = subprocess.Popen(cmd, env=ENV, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
+        out.seek(0)
+        text = out.read()
     if os.waitstatus_to_exitcode(status):
         raise RuntimeError(f"{' '.join(cmd)}: {err_path.read_text()[-500:]}")
-    return out_path.read_text(), usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime
+    record.write_text(json.dumps({"cmd": cmd, "out": text, "cpu": cpu}))
+    return text, cpu
 
 
 def train(out: Path, flags: str, seed: int, holdout: float | None) -> dict:
     cmd = ["seqlab", "pretrain", "human-numbers", "--out", str(out), "--seed", str(seed)]
-    cmd += shlex.split(flags) + (["--holdout", str(holdout)] if holdout else [])
-    done = out / "figures.json"
-    if done.is_file() and json.loads(done.read_text())["cmd"] == cmd:  # trained already
-        return json.loads(done.read_text())["figures"]
-    start = time.perf_counter()
+    cmd += shlex.split(BASE) + shlex.split(flags)
+    cmd += ["--holdout", str(holdout)] if holdout else []
     out.mkdir(parents=True, exist_ok=True)
-    _, cpu = sh(cmd, out / "pretrain.log")
-    wall = time.perf_counter() - start
-    rows = list(csv.DictReader((out / "metrics.csv").open()))
-    figures = {
-        "accuracy": float(rows[-1]["accuracy"]),
-        "loss": float(rows[-1]["valid_loss"]),
-        "seconds": sum(float(r["time"]) for r in rows),
-        "cpu": cpu,
-        "wall": wall,
-    }
-    done.write_text(json.dumps({"cmd": cmd, "figures": figures}))
-    return figures
+    start = time.perf_counter()
+    _, cpu = sh(cmd, out / "pretrain")
+    return {"cpu": cpu, "wall": time.perf_counter() - start}
 
 
-def setting(name: str, flags: str, seed: int, holdout: float, root: Path, cache: bool) -> dict:
+def evaluate(run: Path, split: str, bs: int, cache_from: Path) -> dict:
+    cmd = ["seqlab", "evaluate", str(run), "--split", split, "--bs", str(bs), "--json"]
+    cmd += ["--cache", "--cache-from", str(cache_from)]
+    out, _ = sh(cmd, run / f"evaluate-{split}-bs{bs}")
+    return json.loads(out)
+
+
+def setting(name: str, flags: str, seed: int, holdout: float, root: Path) -> dict:
     held_dir, full_dir = root / f"{name}-h-s{seed}", root / f"{name}-v-s{seed}"
     result = {"name": name, "flags": flags, "seed": seed, "holdout": holdout}
     try:
-        result["held"] = train(held_dir, flags, seed, holdout)
-        result["valid"] = train(full_dir, flags, seed, None)
-        if cache:
-            sh(["seqlab", "tune-cache", str(held_dir)], held_dir / "tune")
-            result["cache"] = json.loads((held_dir / "cache.json").read_text())
-            cmd = ["seqlab", "evaluate", str(full_dir), "--cache", "--cache-from", str(held_dir)]
-            out, _ = sh([*cmd, "--json"], full_dir / "evaluate")
-            result["valid_cache"] = json.loads(out)["model+cache"]["accuracy"]
+        result["held_train"] = train(held_dir, flags, seed, holdout)
+        result["valid_train"] = train(full_dir, flags, seed, None)
+        for bs in (64, 1):
+            sh(["seqlab", "tune-cache", str(held_dir), "--bs", str(bs)], held_dir / f"tune{bs}")
+            tuned = held_dir / f"cache-bs{bs}.json"
+            if (held_dir / "cache.json").is_file():
+                (held_dir / "cache.json").replace(tuned)
+            for split, run in (("held", held_dir), ("valid", full_dir)):
+                got = evaluate(run, "holdout" if split == "held" else "valid", bs, tuned)
+                result[f"{split}_bs{bs}"] = got["model"]["accuracy"]
+                result[f"{split}_bs{bs}_cache"] = got["model+cache"]["accuracy"]
+            result[f"cache_bs{bs}"] = got["cache"]
     except RuntimeError as e:
         result["error"] = str(e)
     return result
 
 
+COLUMNS = [
+    ("held_bs64", "held-out"),
+    ("held_bs64_cache", "held-out +cache"),
+    ("valid_bs64", "**valid**"),
+    ("valid_bs64_cache", "valid +cache"),
+    ("valid_bs1", "valid, 1 stream"),
+    ("valid_bs1_cache", "valid +cache, 1 stream"),
+]
+
+
+def table(log: Path) -> str:
+    """Markdown: one row per setting (mean over its seeds, ± sd when there are several)."""
+    runs: dict[str, list[dict]] = {}
+    for line in log.read_text().splitlines():
+        r = json.loads(line)
+        if "error" not in r:
+            runs.setdefault(r["name"], []).append(r)
+    head = ["setting", "flags (added to the first defaults)", *(c for _, c in COLUMNS), "CPU s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, rs in runs.items():
+        cells = [name, f"`{rs[0]['flags']}`" if rs[0]["flags"] else "(none)"]
+        for key, _ in COLUMNS:
+            values = [r[key] for r in rs]
+            sd = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
+            cells.append(f"{statistics.mean(values):.3f}{sd}")
+        cells.append(f"{statistics.mean(r['valid_train']['cpu'] for r in rs):.0f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("settings", nargs="+", help="NAME=FLAGS")
+    ap.add_argument("settings", nargs="*", help="NAME=FLAGS")
     ap.add_argument("--log", type=Path, required=True)
     ap.add_argument("--root", type=Path, default=Path("/tmp/exp"))
     ap.add_argument("--holdout", type=float, default=0.15, help="held-out tail of train")
     ap.add_argument("--seeds", default="42")
-    ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--table", action="store_true", help="print the log as a markdown table")
     a = ap.parse_args()
+    if a.table:
+        print(table(a.log))
+        return
     jobs = [
         (name, flags, int(seed))
         for name, _, flags in (s.partition("=") for s in a.settings)
         for seed in a.seeds.split(",")
     ]
     with ThreadPoolExecutor(a.jobs) as pool:
-        run = lambda j: setting(*j, a.holdout, a.root, not a.no_cache)  # noqa: E731
-        for result in pool.map(run, jobs):
+        for result in pool.map(lambda j: setting(*j, a.holdout, a.root), jobs):
             line = json.dumps(result)
             print(line, flush=True)
             with a.log.open("a") as f:

@@ -70,7 +70,9 @@ def continue_text(
     "--cache",
     "use_cache",
     is_flag=True,
-    help="Mix in the neural cache (settings from `seqlab tune-cache RUN`, else the defaults).",
+    help="Mix in the neural cache (settings from `seqlab tune-cache RUN`, else the defaults). "
+    "It copies from the prompt and what was generated, so give it a prompt of several "
+    "numbers or sentences: from a few tokens it copies noise, and then its own output.",
 )
 @CACHE_FROM
 @click.option("--seed", default=None, type=int, help="Seed for sampling (repeatable output).")
