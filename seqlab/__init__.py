@@ -11,7 +11,7 @@ from seqlab import (
 )
 from seqlab.batches import PaddedBatches, flip_padded
 from seqlab.checkpoint import CheckpointError, atomic_write, load_model, save_model
-from seqlab.cli import UserError, user_errors, writable_dir
+from seqlab.cli import UserError, default_run_dir, device_option, user_errors, writable_dir
 from seqlab.corpus import Corpus
 from seqlab.encoder import EncoderConfig, StatefulEncoder, encoder_from_config
 from seqlab.model import Batch, Head, SeqModel
@@ -44,6 +44,8 @@ __all__ = [
     "Vocab",
     "__version__",
     "atomic_write",
+    "default_run_dir",
+    "device_option",
     "distributed",
     "encoder_from_config",
     "flip_padded",

@@ -7,6 +7,7 @@ import functools
 import itertools
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -53,6 +54,20 @@ def writable_dir(path: Path, option: str = "--out") -> Path:
     except OSError as e:
         raise UserError(f"cannot write to {option} {path}: {e.strerror or e}") from None
     return path
+
+
+device_option = click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="auto takes a GPU when there is one.",
+)
+
+
+def default_run_dir(name: str) -> Path:
+    """runs/NAME-YYYYmmdd-HHMMSS: where a command writes when --out is not given."""
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 class PluginGroup(click.Group):
@@ -190,13 +205,7 @@ def export(corpus, directory):
     help="Write here instead of stdout (only when everything succeeded).",
 )
 @click.option("--bs", default=64, show_default=True, help="Examples per batch.")
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="auto takes a GPU when there is one.",
-)
+@device_option
 @user_errors
 def predict(run_dir, input, texts, as_json, fmt, out, bs, device):
     """Predict with the fine-tuned run in RUN_DIR for each text of INPUT (a file, or - for

@@ -25,6 +25,8 @@ from seqlab import (
     UserError,
     Vocab,
     atomic_write,
+    default_run_dir,
+    device_option,
     load_model,
     seed_everything,
     transfer,
@@ -293,13 +295,7 @@ def evaluate(
     "--emb-size", default=64, show_default=True, help="Without --encoder: embedding size."
 )
 @click.option("--seed", default=42, show_default=True, help="Random seed.")
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="auto takes a GPU when there is one.",
-)
+@device_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -348,7 +344,7 @@ def classify(dataset, out, **opts):
             f"--encoder {opts['encoder']}: a backward LM; the classifier reads texts "
             f"left to right, so give it a forward one"
         )
-    out = writable_dir(out or Path("runs") / f"classify-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = writable_dir(out or default_run_dir("classify"))
     click.echo(f"run directory: {out}", err=True)
     try:
         run(task, opts, out, pre)

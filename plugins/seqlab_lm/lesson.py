@@ -18,8 +18,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from seqlab import Interrupted, UserError, registry, user_errors, writable_dir
-from seqlab.checkpoint import atomic_write
+from seqlab import (
+    Interrupted,
+    UserError,
+    atomic_write,
+    default_run_dir,
+    device_option,
+    registry,
+    user_errors,
+    writable_dir,
+)
 from seqlab_lm import presets
 from seqlab_lm.lesson_plot import plot_lesson
 from seqlab_lm.pretrain import make_config, pretrain, run
@@ -169,13 +177,7 @@ def list_presets(known: dict) -> None:
     default=None,
     help="Vary the training sequence length, or not, for every preset [default: each preset's].",
 )
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="auto takes a GPU when there is one.",
-)
+@device_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -213,7 +215,7 @@ def lesson(corpus, models, seeds, seed, epochs, layout, random_bptt, device, out
         for name in names
         for s in range(seed, seed + seeds)
     }  # all built (and checked) before the first run starts
-    out = writable_dir(out or Path("runs") / f"lesson-{corpus}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = writable_dir(out or default_run_dir(f"lesson-{corpus}"))
     console = Console(stderr=True)
     console.print(f"runs in {out}")
     source = next(

@@ -26,6 +26,8 @@ from seqlab import (
     UserError,
     Vocab,
     atomic_write,
+    default_run_dir,
+    device_option,
     load_model,
     registry,
     seed_everything,
@@ -288,13 +290,7 @@ D = DEFAULTS
     help="Dropout on the encoder outputs, before the tag layer.",
 )
 @click.option("--seed", default=42, show_default=True, help="Random seed.")
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="auto takes a GPU when there is one.",
-)
+@device_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -335,7 +331,7 @@ def finetune_tag(dataset, out, **opts):
         if any(opts[k] for k in ("valid", "test")):
             raise UserError("--valid/--test go with --train, not with a DATASET")
         splits = from_registry(dataset)
-    run_dir = writable_dir(out or Path("runs") / f"tag-{time.strftime('%Y%m%d-%H%M%S')}")
+    run_dir = writable_dir(out or default_run_dir("tag"))
     click.echo(f"run directory: {run_dir}", err=True)
     config = {"task": "tag", "dataset": dataset, **{k: _jsonable(v) for k, v in opts.items()}}
     atomic_write(run_dir / "config.json", json.dumps(config, indent=1))
