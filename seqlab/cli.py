@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import itertools
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -254,4 +253,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -13,6 +13,7 @@ batch starts from zeros, because there is no state to continue for the new rows.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -117,7 +118,7 @@ class StatefulEncoder(nn.Module):
         if not self.training or p == 0.0:
             return rnn(x, h0)
         # DropConnect: run the layer with a dropped copy of its recurrent weights.
-        dropped = {"weight_hh_l0": F.dropout(rnn.weight_hh_l0, p, training=True)}
+        dropped = {"weight_hh_l0": F.dropout(rnn.get_parameter("weight_hh_l0"), p, training=True)}
         return functional_call(rnn, dropped, (x, h0))
 
     def _initial_state(self, bs: int) -> State:
@@ -156,7 +157,7 @@ class StatefulEncoder(nn.Module):
         return asdict(self.config)
 
 
-def encoder_from_config(config: dict, kind: str | None = None) -> nn.Module:
+def encoder_from_config(config: dict, kind: str | None = None) -> StatefulEncoder:
     """The encoder a run config or checkpoint describes: the StatefulEncoder, or a plugin's
     encoder of another `kind` (entry-point group `seqlab.encoders`, built by `from_config`).
     Such an encoder has what SeqModel and Trainer use: forward(x) -> (bs, L, out_size),
@@ -165,7 +166,8 @@ def encoder_from_config(config: dict, kind: str | None = None) -> nn.Module:
         return StatefulEncoder(EncoderConfig(**config))
     from seqlab.registry import encoder_class
 
-    return encoder_class(kind).from_config(config)
+    # typed as StatefulEncoder: a plugin encoder has its interface (duck typing, see above)
+    return cast(StatefulEncoder, encoder_class(kind).from_config(config))
 
 
 def _detach(h):

@@ -22,7 +22,8 @@ class Batch(NamedTuple):
     mask: Tensor | None = None
 
     def to(self, device) -> Batch:
-        return Batch(*(None if t is None else t.to(device) for t in self))
+        mask = None if self.mask is None else self.mask.to(device)
+        return Batch(self.x.to(device), self.y.to(device), mask)
 
 
 class Head(nn.Module):

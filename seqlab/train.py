@@ -36,7 +36,6 @@ from seqlab.checkpoint import (
 from seqlab.model import Batch, SeqModel
 from seqlab.plot import plot_curves
 
-
 # The PNG costs a good part of a second; on short epochs it is drawn every so often
 # and at the end (and on Ctrl-C), not after every epoch.
 PLOT_EVERY_S = 30.0
@@ -186,8 +185,8 @@ class Trainer:
                     self._emit("step_end", i)
                 except KeyboardInterrupt:
                     self._interrupt(epoch, i + 1, (total, count))
-        total, count = distributed.all_sum(total, count)  # every rank's rows
-        return total / max(count, 1)
+        all_total, all_count = distributed.all_sum(total, count)  # every rank's rows
+        return all_total / max(all_count, 1)
 
     def _train_step(self, batch: Batch) -> tuple[float, int]:
         out = self.forward(batch.x, batch.mask)
@@ -215,9 +214,9 @@ class Trainer:
             total += head.loss(out, batch).item() * n
             count += n
             steps.append(head.eval_step(out, batch))
-        total, count = distributed.all_sum(total, count)  # each rank has its own rows
+        all_total, all_count = distributed.all_sum(total, count)  # each rank has its own rows
         steps = distributed.all_gather(steps)
-        valid_loss = total / max(count, 1)
+        valid_loss = all_total / max(all_count, 1)
         return {"valid_loss": valid_loss, **head.reduce(steps, valid_loss)}
 
     def _emit(self, event: str, value: int) -> None:
