@@ -67,6 +67,9 @@ def test_tune_cache_then_evaluate_with_it_and_errors(run_dirs):
         and tuned["theta"] in (0.3, 1)
         and tuned["lam"] in (0, 0.2, 0.5)
     )
+    assert tuned["bs"] == 16  # the run's bs: the best settings depend on the rows' length
+    one_row = invoke("evaluate", full, "--cache", "--cache-from", held, "--bs", "1")
+    assert one_row.exit_code == 0 and "tuned reading 16 rows, here 1" in one_row.output
 
     result = invoke("evaluate", full, "--cache", "--cache-from", held, "--errors", "--top", "3")
     assert result.exit_code == 0, result.output
