@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from seqlab import atomic_write, user_errors
+from seqlab import atomic_write, device_option, user_errors
 from seqlab_lm.cache import CacheConfig
-from seqlab_lm.scoring import SPLITS, Tally, load_run, score, split_stream, tune
+from seqlab_lm.scoring import SPLITS, Tally, load_run, resolve_device, score, split_stream, tune
 
 RUN = click.argument("run_dir", metavar="RUN", type=click.Path(path_type=Path, file_okay=False))
 CHECKPOINT = click.option(
@@ -36,9 +36,6 @@ CACHE_FROM = click.option(
     default=None,
     help="Take the cache settings from this run (or cache.json) instead of RUN's own, e.g. "
     "a --holdout run tuned with `seqlab tune-cache`.",
-)
-DEVICE = click.option(
-    "--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True
 )
 
 
@@ -98,7 +95,7 @@ def _print_errors(title: str, rows: list[dict], by: str, top: int) -> None:
 @click.option("--top", default=10, show_default=True, help="Error groups to print.")
 @BS
 @CHECKPOINT
-@DEVICE
+@device_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @user_errors
 def evaluate(run_dir, split, use_cache, cache_from, errors, top, bs, checkpoint, device, as_json):
@@ -118,7 +115,7 @@ def evaluate(run_dir, split, use_cache, cache_from, errors, top, bs, checkpoint,
             f"tune with the same --bs for the best settings",
             err=True,
         )
-    plain, cached = score(model, stream, cache, device, errors)
+    plain, cached = score(model, stream, cache, resolve_device(device), errors)
     rows: list[tuple[str, Tally]] = [("model", plain)]
     if cached is not None:
         rows.append(("model+cache", cached))
@@ -206,7 +203,7 @@ def _floats(text: str) -> list[float]:
 )
 @BS
 @CHECKPOINT
-@DEVICE
+@device_option
 @user_errors
 def tune_cache(run_dir, windows, thetas, lams, metric, holdout, max_tokens, bs, checkpoint, device):
     """Tune the neural cache (lam, theta, window) of the LM in RUN on the held-out tail of
@@ -232,7 +229,7 @@ def tune_cache(run_dir, windows, thetas, lams, metric, holdout, max_tokens, bs, 
             err=True,
         )
     stream = split_stream(config, "holdout", bs, holdout)
-    results = tune(model, stream, device=device, max_tokens=max_tokens, **grid)
+    results = tune(model, stream, device=resolve_device(device), max_tokens=max_tokens, **grid)
     # Among equal scores the largest window wins (windows longer than the held-out rows all
     # score the same, and longer text gains from a longer memory).
     first = (lambda r: -r["accuracy"]) if metric == "accuracy" else (lambda r: 0.0)

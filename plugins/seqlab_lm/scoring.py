@@ -39,6 +39,15 @@ def load_run(run_dir: Path, checkpoint: str = "last") -> tuple[SeqModel, Vocab, 
     return model, vocab, config
 
 
+def resolve_device(name: str) -> torch.device:
+    """auto: a GPU when there is one; cuda without one is the user's mistake."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA GPU is available here; use --device cpu")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
 def split_stream(config: dict, split: str, bs: int | None = None, holdout: float | None = None):
     """The evaluation stream of `split` with the run's batching (and direction):
     valid = the corpus' valid split; holdout = the tail of train (the run's own held-out

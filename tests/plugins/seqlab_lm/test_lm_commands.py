@@ -133,6 +133,8 @@ def test_generate_greedy_is_repeatable_and_continues_the_prompt(run_dirs):
         (["generate", "{full}", "--prompt", "  "], "empty"),
         (["evaluate", "{full}", "--cache", "--cache-from", "{tmp}"], "no cache.json"),
         (["evaluate", "{full}", "--bs", "0"], "--bs must be at least 1"),
+        (["generate", "{full}", "--prompt", "one", "--n", "0"], "--n must be at least 1"),
+        (["tune-cache", "{full}", "--lams", "0,x"], "comma-separated numbers"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(run_dirs, tmp_path, args, message):
