@@ -32,6 +32,14 @@ BASE = (
     "--alpha 0 --beta 0 --layout contiguous --random-bptt"
 )
 
+# Shorthands in the table (docs/accuracy.md): AWD-LSTM-style regularisation, light and medium.
+SHORT = {
+    "--emb-drop 0.05 --input-drop 0.25 --hidden-drop 0.15 --weight-drop 0.2 --out-drop 0.1 "
+    "--alpha 2 --beta 1": "L",
+    "--emb-drop 0.1 --input-drop 0.4 --hidden-drop 0.25 --weight-drop 0.3 --out-drop 0.2 "
+    "--alpha 2 --beta 1": "M",
+}
+
 
 def sh(cmd: list[str], log: Path) -> tuple[str, float]:
     """Run cmd (or reuse LOG.json from the same cmd): (stdout, CPU seconds). With one thread,
@@ -112,7 +120,10 @@ def table(log: Path) -> str:
     head = ["setting", "flags (added to the first defaults)", *(c for _, c in COLUMNS), "CPU s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, rs in runs.items():
-        cells = [name, f"`{rs[0]['flags']}`" if rs[0]["flags"] else "(none)"]
+        flags = rs[0]["flags"]
+        for long, short in SHORT.items():
+            flags = flags.replace(long, short)
+        cells = [name, f"`{flags}`" if flags else "(none)"]
         for key, _ in COLUMNS:
             values = [r[key] for r in rs]
             sd = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
