@@ -121,7 +121,7 @@ class NeuralCache:
 
     def _memory(self, hidden: Tensor) -> tuple[Tensor, Tensor]:
         bs, _, nh = hidden.shape
-        if self.keys is not None and self.keys.size(0) >= bs:
+        if self.keys is not None and self.values is not None and self.keys.size(0) >= bs:
             # Fewer rows than before: keep the rows this batch continues (as the encoder does).
             return self.keys[:bs], self.values[:bs]
         return hidden.new_zeros(bs, 0, nh), torch.zeros(

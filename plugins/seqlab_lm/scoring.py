@@ -81,7 +81,8 @@ def lm_outputs(
     for x, y in stream:
         x, y = x.to(device), y.to(device)
         hidden = model.encoder(x)
-        yield x, y, hidden, F.log_softmax(model.head.logits(hidden), -1)
+        logits = model.head.logits(hidden)  # type: ignore[operator]  # an LM head's decoder
+        yield x, y, hidden, F.log_softmax(logits, -1)
         seen += y.numel()
         if max_tokens is not None and seen >= max_tokens:
             break
