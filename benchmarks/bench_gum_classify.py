@@ -187,7 +187,7 @@ def main() -> None:
                 "--out",
                 out,
             )
-            r = json.loads((out / "results.json").read_text())
+            r = json.loads((out / "scores.json").read_text())["metrics"]
             res["accuracy"].append(r["accuracy"])
             res["macro_f1"].append(r["macro_f1"])
             res["seconds"].append(seconds)

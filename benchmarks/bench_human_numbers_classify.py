@@ -71,7 +71,7 @@ def main() -> None:
                         out,
                     )
                 )
-                r = json.loads((out / "results.json").read_text())
+                r = json.loads((out / "scores.json").read_text())["metrics"]
                 acc.append(r["accuracy"])
                 f1.append(r["macro_f1"])
             rows.append((task, name, fmt(acc), fmt(f1), statistics.mean(secs)))

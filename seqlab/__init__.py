@@ -1,7 +1,11 @@
 """seqlab: stateful recurrent language models, and the taggers and classifiers built on them.
 
-The public names below are all a plugin may import.
+The public names below are the library; a plugin may import them and the modules they come
+from. The command line's helpers (options, errors) live in `seqlab.options`, which this
+package never imports: `import seqlab` does not load click, rich or matplotlib.
 """
+
+from importlib.metadata import PackageNotFoundError, version
 
 from seqlab import (
     distributed,  # noqa: I001  (a module: setup, rank, is_main, wrap for torchrun)
@@ -11,7 +15,6 @@ from seqlab import (
 )
 from seqlab.batches import PaddedBatches, flip_padded
 from seqlab.checkpoint import CheckpointError, atomic_write, load_model, save_model
-from seqlab.cli import UserError, default_run_dir, device_option, user_errors, writable_dir
 from seqlab.corpus import Corpus
 from seqlab.encoder import EncoderConfig, StatefulEncoder, encoder_from_config
 from seqlab.model import Batch, Head, SeqModel
@@ -20,7 +23,10 @@ from seqlab.stream import BPTTStream
 from seqlab.train import Interrupted, TrainConfig, Trainer, seed_everything
 from seqlab.vocab import BOS, PAD, SPECIALS, UNK, Vocab
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("seqlab")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "BOS",
@@ -40,12 +46,9 @@ __all__ = [
     "StatefulEncoder",
     "TrainConfig",
     "Trainer",
-    "UserError",
     "Vocab",
     "__version__",
     "atomic_write",
-    "default_run_dir",
-    "device_option",
     "distributed",
     "encoder_from_config",
     "flip_padded",
@@ -55,6 +58,16 @@ __all__ = [
     "seed_everything",
     "tokenize",
     "transfer",
-    "user_errors",
-    "writable_dir",
 ]
+
+# The CLI helpers moved to seqlab.options; a plugin written against the old names still
+# imports them from here, loaded (with click) only when asked for.
+_MOVED_TO_OPTIONS = ("UserError", "default_run_dir", "device_option", "user_errors", "writable_dir")
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_OPTIONS:
+        from seqlab import options
+
+        return getattr(options, name)
+    raise AttributeError(f"module 'seqlab' has no attribute {name!r}")

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
-import os
-import time
+import sys
 from pathlib import Path
 
 import click
@@ -14,59 +12,15 @@ from rich.console import Console
 from rich.table import Table
 
 from seqlab import registry
-from seqlab.checkpoint import CheckpointError
-from seqlab.stream import BPTTStream
-
-
-class UserError(click.ClickException):
-    """A mistake in what the user asked for: one line on stderr, exit code 2, no traceback."""
-
-    exit_code = 2
-
-
-def user_errors(func):
-    """Turn the errors a user can cause (bad values, unknown names, unreadable or
-    unwritable files) into a `UserError`."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except click.ClickException:
-            raise
-        except registry.UnknownPlugin as e:
-            raise UserError(str(e)) from None
-        except (ValueError, CheckpointError, OSError) as e:
-            raise UserError(str(e)) from None
-
-    return wrapper
-
-
-def writable_dir(path: Path, option: str = "--out") -> Path:
-    """Create `path` (and parents) now, so an unwritable output fails before any work."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        # one probe per process: torchrun ranks may check the same directory at once
-        probe = path / f".seqlab-write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise UserError(f"cannot write to {option} {path}: {e.strerror or e}") from None
-    return path
-
-
-device_option = click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="auto takes a GPU when there is one.",
+from seqlab.options import (
+    POSITIVE,
+    UserError,
+    device_option,
+    layout_option,
+    user_errors,
+    writable_dir,
 )
-
-
-def default_run_dir(name: str) -> Path:
-    """runs/NAME-YYYYmmdd-HHMMSS: where a command writes when --out is not given."""
-    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+from seqlab.stream import BPTTStream
 
 
 class PluginGroup(click.Group):
@@ -78,6 +32,25 @@ class PluginGroup(click.Group):
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(registry.names(self.entry_group)))
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's own usage errors in one line (click prints usage, a hint and the error on
+        three), with the exit code click gives them (2)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as e:
+            where = f"; see `{e.ctx.command_path} --help`" if e.ctx is not None else ""
+            click.echo(f"Error: {e.format_message().rstrip('.')}{where}", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def get_command(self, ctx, name):
         if name in self.commands:
@@ -122,17 +95,13 @@ def plugins():
 @cli.command("show-batch")
 @click.argument("corpus")
 @click.option("--split", default="train", show_default=True, help="Which split to batch.")
-@click.option("--bs", default=64, show_default=True, help="Rows per batch.")
-@click.option("--bptt", default=70, show_default=True, help="Tokens per row per batch.")
+@click.option("--bs", type=POSITIVE, default=64, show_default=True, help="Rows per batch.")
 @click.option(
-    "--layout",
-    type=click.Choice(["contiguous", "fastai-v1"]),
-    default="contiguous",
-    show_default=True,
-    help="contiguous: rows are equal slices of the stream; fastai-v1: the course's layout.",
+    "--bptt", type=POSITIVE, default=70, show_default=True, help="Tokens per row per batch."
 )
+@layout_option
 @click.option("--batch", "batch_no", default=1, show_default=True, help="Which batch (1-based).")
-@click.option("--rows", default=5, show_default=True, help="How many rows to show.")
+@click.option("--rows", type=POSITIVE, default=5, show_default=True, help="How many rows to show.")
 @click.option("--tsv", is_flag=True, help="Print idx<TAB>text lines only, for piping.")
 @user_errors
 def show_batch(corpus, split, bs, bptt, layout, batch_no, rows, tsv):
@@ -140,8 +109,6 @@ def show_batch(corpus, split, bs, bptt, layout, batch_no, rows, tsv):
 
     Row r of batch k+1 continues row r of batch k: compare `--batch 1` and `--batch 2`.
     """
-    if rows < 1:
-        raise UserError(f"--rows must be at least 1, got {rows}")
     c = registry.corpus(corpus)
     stream = BPTTStream(c.split(split), bs=bs, bptt=bptt, layout=layout)
     if not 1 <= batch_no <= len(stream):
@@ -203,7 +170,7 @@ def export(corpus, directory):
     default=None,
     help="Write here instead of stdout (only when everything succeeded).",
 )
-@click.option("--bs", default=64, show_default=True, help="Examples per batch.")
+@click.option("--bs", type=POSITIVE, default=64, show_default=True, help="Examples per batch.")
 @device_option
 @user_errors
 def predict(run_dir, input, texts, as_json, fmt, out, bs, device):
@@ -225,8 +192,6 @@ def predict(run_dir, input, texts, as_json, fmt, out, bs, device):
         raise UserError("give the texts as INPUT (a file, or - for stdin) or with --text, not both")
     if not texts and input is None:
         raise UserError("nothing to predict: give INPUT (a file, or - for stdin) or --text TEXT")
-    if bs < 1:
-        raise UserError(f"--bs must be at least 1, got {bs}")
     if input is not None and str(input) != "-" and not input.is_file():
         raise UserError(f"{input}: no such file")
     request = make_request(

@@ -9,18 +9,11 @@ import torch
 
 from seqlab import PaddedBatches, SeqModel, load_model
 from seqlab.predict import PredictRequest
+from seqlab.train import resolve_device
 from seqlab_classify.data import encode
 from seqlab_classify.readers import DataError, read_examples
 
 FORMATS = ("lines", "csv", "tsv", "jsonl")
-
-
-def device_for(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA GPU is available here; use --device cpu")
-    return torch.device(name)
 
 
 @torch.no_grad()
@@ -64,7 +57,7 @@ def predict(request: PredictRequest) -> None:
     classes = meta["labels"]
     items = read_inputs(request, meta.get("data", {}).get("text_col", "text"))
     probs = probabilities(
-        model, encode([t for _, t in items], vocab), request.bs, device_for(request.device)
+        model, encode([t for _, t in items], vocab), request.bs, resolve_device(request.device)
     )
     for (line, text), p in zip(items, probs, strict=True):
         best = int(p.argmax())

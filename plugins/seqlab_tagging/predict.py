@@ -16,15 +16,10 @@ from collections.abc import Sequence
 import torch
 
 from seqlab import load_model
+from seqlab.train import resolve_device
 from seqlab_tagging import data
 from seqlab_tagging.readers import Sentence, guess_format, parse, read_text, split_lines
 from seqlab_tagging.writers import WRITE_FORMATS, write
-
-
-def device_of(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 @torch.no_grad()
@@ -74,7 +69,9 @@ def predict(request) -> None:
     model, vocab, meta = load_model(request.stem)
     tag_data = meta.get("tag_data", {"word_col": 1, "tag_col": -1, "tag_field": "upos"})
     sentences = read_input(request, tag_data)
-    tags = tag(model, vocab, [s.words for s in sentences], request.bs, device_of(request.device))
+    tags = tag(
+        model, vocab, [s.words for s in sentences], request.bs, resolve_device(request.device)
+    )
     if request.as_json:
         for s, t in zip(sentences, tags, strict=True):
             request.out.write(json.dumps({"words": s.words, "tags": t}) + "\n")

@@ -48,7 +48,7 @@ def test_dispatch_by_head_kind(tmp_path):
         (["--text", "a", "-"], "not both"),
         ([], "nothing to predict"),
         (["missing.txt"], "missing.txt: no such file"),
-        (["--text", "a", "--bs", "0"], "--bs must be at least 1"),
+        (["--text", "a", "--bs", "0"], "Invalid value for '--bs': 0 is not in the range x>=1"),
         (["--text", "a"], "a 'no-such-kind' head cannot predict here"),
     ],
 )
@@ -58,3 +58,4 @@ def test_cli_errors(tmp_path, monkeypatch, args, message):
     run = fake_run(tmp_path / "run", "no-such-kind")
     result = CliRunner().invoke(cli, ["predict", str(run), *args])
     assert result.exit_code == 2 and message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output  # one line, no usage

@@ -96,12 +96,15 @@ def test_finetune_writes_a_run_with_report(classifier):
     out, output = classifier
     header = next(line for line in output.splitlines() if line.startswith("epoch"))
     assert header.split()[:5] == ["epoch", "train_loss", "valid_loss", "accuracy", "macro_f1"]
-    assert "precision" in output and "best checkpoint on test" in output
+    assert "precision" in output and "test (best checkpoint, 16 examples): accuracy" in output
     for name in ("config.json", "metrics.csv", "best.json", "report.txt", "confusion.png"):
         assert (out / name).is_file(), name
-    results = json.loads((out / "results.json").read_text())
-    assert results["split"] == "test" and results["n"] == 16
-    assert 0 <= results["accuracy"] <= 1 and 0 <= results["macro_f1"] <= 1
+    scores = json.loads((out / "scores.json").read_text())
+    assert scores["split"] == "test" and scores["n"] == 16
+    metrics = scores["metrics"]
+    assert 0 <= metrics["accuracy"] <= 1 and 0 <= metrics["macro_f1"] <= 1
+    config = json.loads((out / "config.json").read_text())
+    assert config["task"] == "classify" and config["settings"]["epochs"] == 3
     model, vocab, meta = load_model(out / "best")  # same checkpoint format as pretraining
     assert meta["labels"] == ["neg", "pos"] and model.head.n_classes == 2
     assert meta["encoder"]["stateful"] is False

@@ -1,0 +1,173 @@
+"""The classification task for the fine-tuning skeleton (seqlab.finetune): a classifier on a
+pretrained LM encoder (ULMFiT), or from scratch.
+
+Besides what every fine-tuning run writes, the run directory holds confusion.png.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from seqlab import EncoderConfig, PaddedBatches, SeqModel, Vocab, transfer
+from seqlab.finetune import Built, FinetuneSettings, Scores
+from seqlab.settings import setting
+from seqlab.train import resolve_device
+from seqlab_classify.data import TOKENIZER, TaskData, build_vocab, encode, load_task
+from seqlab_classify.head import ClassifierHead
+from seqlab_classify.metrics import confusion_png, report, scores
+from seqlab_classify.predict import probabilities
+
+# ULMFiT's classifier dropouts (AWD-LSTM's), all scaled by --drop-mult.
+DROPOUTS = {"emb_drop": 0.02, "input_drop": 0.25, "hidden_drop": 0.15, "weight_drop": 0.2}
+HEAD_DROP = 0.4
+
+
+@dataclass
+class ClassifySettings(FinetuneSettings):
+    epochs: int = setting(8, "Epochs of one-cycle training.", min=1)
+    holdout: float = setting(
+        0.1,
+        "Fraction of the training texts held out for validation when there is no --valid.",
+        min=0,
+        max=1,
+        min_open=True,
+        max_open=True,
+    )
+    text_col: str = setting("text", "Column (key) of the text.")
+    label_col: str = setting("label", "Column (key) of the label.")
+    fmt: str | None = setting(
+        None,
+        "File format [default: from the file name's suffix].",
+        choices=("csv", "tsv", "jsonl"),
+        cli=False,
+    )
+    max_tokens: int = setting(
+        4096, "Token budget of a batch: texts x longest text (padding included).", min=1
+    )
+    drop_mult: float = setting(
+        0.5, "Scales all dropouts (encoder's and head's) at once.", min=0, max=2, max_open=True
+    )
+    lin: int = setting(50, "Hidden units of the head's MLP.", min=1)
+    min_freq: int = setting(
+        1, "Training-text words seen fewer times are xxunk (unless the LM knows them).", min=1
+    )
+    max_vocab: int = setting(60000, "Most training-text words.", min=1)
+    cell: str = setting(
+        "lstm", "Without --encoder: recurrent cell.", choices=("rnn", "gru", "lstm")
+    )
+    layers: int = setting(2, "Without --encoder: RNN layers.", min=1)
+    hidden: int = setting(128, "Without --encoder: hidden size.", min=1)
+    emb_size: int = setting(64, "Without --encoder: embedding size.", min=1)
+
+
+class Classification:
+    name: ClassVar[str] = "classify"
+    settings: ClassVar[type[FinetuneSettings]] = ClassifySettings
+
+    def read(self, s: ClassifySettings) -> TaskData:
+        if s.encoder is None and not s.from_scratch:
+            raise ValueError(
+                "give --encoder RUN_DIR (a `seqlab pretrain` run) to fine-tune, or "
+                "--from-scratch to train without pretraining"
+            )
+        task = load_task(
+            s.dataset, s.train, s.valid, s.test, s.holdout, s.text_col, s.label_col, s.fmt
+        )
+        pretrained(s)  # a missing or backward LM is an error before anything is written
+        return task
+
+    def build(self, task: TaskData, s: ClassifySettings) -> Built:
+        pre = pretrained(s)
+        model, vocab, note = build_model(task, s, pre)
+        seqs = {split: encode(task.texts(split), vocab) for split in task.splits}
+        batching: dict[str, Any] = {"bs": s.bs, "max_tokens": s.max_tokens, "pad_idx": vocab.pad_idx}
+        sizes = ", ".join(f"{k} {len(seqs[k])}" for k in ("train", "valid", "test") if k in seqs)
+        known = f" ({note['known_tokens']} known to the LM)" if "known_tokens" in note else ""
+        return Built(
+            model=model,
+            vocab=vocab,
+            train_dl=PaddedBatches(
+                seqs["train"], task.label_ids("train"), shuffle=True, seed=s.seed, **batching
+            ),
+            valid_dl=PaddedBatches(seqs["valid"], task.label_ids("valid"), **batching),
+            meta={
+                "encoder": asdict(model.encoder.config),
+                "head": {"kind": ClassifierHead.kind, "config": model.head.config()},
+                "labels": task.classes,
+                "data": {
+                    "text_col": s.text_col,
+                    "label_col": s.label_col,
+                    "tokenizer": TOKENIZER,
+                    "sources": task.sources,
+                },
+                "transfer": note,
+            },
+            pretrained=pre is not None and not s.from_scratch,
+            notes=[f"examples: {sizes}; {len(task.classes)} classes; vocab {len(vocab)}{known}"],
+        )
+
+    def score(
+        self,
+        model: SeqModel,
+        vocab: Vocab,
+        meta: dict,
+        task: TaskData,
+        split: str,
+        s: ClassifySettings,
+        out: Path,
+    ) -> Scores:
+        probs = probabilities(
+            model, encode(task.texts(split), vocab), s.bs, resolve_device(s.device)
+        )
+        true, pred = task.label_ids(split), probs.argmax(1).tolist()
+        metrics = scores(true, pred)
+        confusion_png(
+            true,
+            pred,
+            task.classes,
+            out / "confusion.png",
+            f"{split}: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}",
+        )
+        text = f"{task.sources[split]}\n\n{report(true, pred, task.classes)}"
+        return Scores(metrics, text, len(true), files=["confusion.png"])
+
+
+def pretrained(s: ClassifySettings) -> transfer.Pretrained | None:
+    if s.encoder is None:
+        return None
+    pre = transfer.load_pretrained(s.encoder)
+    if pre.config.backward:
+        raise ValueError(
+            f"--encoder {s.encoder}: a backward LM; the classifier reads texts left to right, "
+            f"so give it a forward one"
+        )
+    return pre
+
+
+def build_model(
+    task: TaskData, s: ClassifySettings, pre: transfer.Pretrained | None
+) -> tuple[SeqModel, Vocab, dict]:
+    """The encoder (pretrained, or fresh with the same or the given architecture) under a new
+    classifier head; also the vocab and a note on the transfer for the run's metadata."""
+    task_vocab = build_vocab(task.texts("train"), s.min_freq, s.max_vocab)
+    drops: dict[str, Any] = {k: v * s.drop_mult for k, v in DROPOUTS.items()}
+    note: dict = {}
+    if pre is not None:
+        vocab = task_vocab if s.from_scratch else transfer.extend_vocab(pre.vocab, task_vocab)
+        encoder = transfer.build_encoder(vocab, pre, from_scratch=s.from_scratch, **drops)
+        if not s.from_scratch:
+            note["known_tokens"] = sum(t in pre.vocab.stoi for t in vocab.itos)
+            note["new_tokens"] = len(vocab) - note["known_tokens"]
+    else:
+        vocab = task_vocab
+        config = EncoderConfig(
+            len(vocab), hidden=s.hidden, layers=s.layers, cell=s.cell, emb_size=s.emb_size
+        )
+        encoder = transfer.build_encoder(vocab, config=config, **drops)
+    head = ClassifierHead(encoder, len(task.classes), lin=s.lin, drop=HEAD_DROP * s.drop_mult)
+    return SeqModel(encoder, head), vocab, note
+
+
+CLASSIFICATION = Classification()

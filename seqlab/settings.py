@@ -1,0 +1,106 @@
+"""Settings that carry their own default, help and range.
+
+A settings dataclass declares each field once, with `setting(...)`:
+
+    @dataclass
+    class TrainConfig:
+        epochs: int = setting(10, "Epochs of one-cycle training.", min=1)
+
+and that one line is the Python default, the validation (`check`, called from
+`__post_init__`) and, through `seqlab.options.options_from`, the CLI option with its
+help and range. So the CLI, the lesson presets and the Python API cannot disagree
+(minGPT's `get_default_config`, made declarative).
+
+No click here: the library raises `SettingError` with a plain message
+("hidden must be at least 1, got 0"); the CLI renders it with the option's name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+
+class SettingError(ValueError):
+    """A setting out of its range: `name` is the field, `problem` what is wrong with it."""
+
+    def __init__(self, name: str, problem: str):
+        self.name, self.problem = name, problem
+        super().__init__(f"{name} {problem}")
+
+
+def setting(
+    default: Any,
+    help: str = "",
+    *,
+    min: float | None = None,
+    max: float | None = None,
+    min_open: bool = False,
+    max_open: bool = False,
+    choices: Sequence[str] | None = None,
+    cli: bool = True,
+) -> Any:
+    """A dataclass field with its help text and valid range (bounds closed unless `*_open`)."""
+    meta = {
+        "help": help,
+        "min": min,
+        "max": max,
+        "min_open": min_open,
+        "max_open": max_open,
+        "choices": tuple(choices) if choices is not None else None,
+        "cli": cli,
+    }
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def check(obj: Any) -> None:
+    """Raise SettingError for the first field of dataclass `obj` outside its range."""
+    for f in dataclasses.fields(obj):
+        problem = field_problem(f, getattr(obj, f.name))
+        if problem:
+            raise SettingError(f.name, problem)
+
+
+def field_problem(f: dataclasses.Field, value: Any) -> str | None:
+    m = f.metadata
+    if value is None or not m:
+        return None
+    if m.get("choices") is not None and value not in m["choices"]:
+        return f"must be one of {', '.join(m['choices'])}, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    lo, hi = m.get("min"), m.get("max")
+    too_low = lo is not None and (value <= lo if m["min_open"] else value < lo)
+    too_high = hi is not None and (value >= hi if m["max_open"] else value > hi)
+    if too_low or too_high:
+        return f"must be {describe_range(m)}, got {value}"
+    return None
+
+
+def describe_range(m: Any) -> str:
+    lo, hi = m.get("min"), m.get("max")
+    if lo is not None and hi is not None:
+        left, right = "(" if m["min_open"] else "[", ")" if m["max_open"] else "]"
+        return f"in {left}{lo}, {hi}{right}"
+    if lo is not None:
+        if lo == 0 and m["min_open"]:
+            return "positive"
+        return f"above {lo}" if m["min_open"] else f"at least {lo}"
+    return f"below {hi}" if m["max_open"] else f"at most {hi}"
+
+
+def defaults(cls: type) -> dict[str, Any]:
+    """{field: default} of a settings dataclass (fields without a default are left out)."""
+    return {
+        f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING
+    }
+
+
+def from_dict(cls: type, values: dict[str, Any]) -> Any:
+    """`cls(**values)`, naming an unknown key instead of a TypeError (e.g. an edited file)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise SettingError(unknown[0], f"is not a setting of {cls.__name__}")
+    return cls(**values)
