@@ -9,11 +9,13 @@ leaves the old checkpoint or the new one, never half of one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import platform
 import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +47,19 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         raise
 
 
-def versions() -> dict[str, str]:
-    from seqlab import __version__
+@functools.cache
+def seqlab_version() -> str:
+    """The installed distribution's version: from its metadata, not the package root, so
+    the core modules never import `seqlab/__init__` (and all it pulls in) for one string."""
+    try:
+        return metadata.version("seqlab")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+        return "0+unknown"
 
+
+def versions() -> dict[str, str]:
     return {
-        "seqlab": __version__,
+        "seqlab": seqlab_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
