@@ -29,6 +29,7 @@ from seqlab import (
     registry,
     seed_everything,
 )
+from seqlab.runlog import RunLog
 from seqlab_lm.head import LMHead
 
 SEED, BS, BPTT, LR = 42, 64, 70, 3e-3
@@ -79,8 +80,9 @@ def minimal_loop(epochs: int, run_dir: Path | None = None) -> None:
 def seqlab_trainer(epochs: int, run_dir: Path | None) -> None:
     corpus, train, valid = data()
     config = TrainConfig(epochs=epochs, lr=LR, seed=SEED, device="cpu")
-    trainer = Trainer(model(len(corpus.vocab)), train, valid, config, run_dir=run_dir)
-    trainer.console.quiet = True
+    # quiet: no table, but metrics.csv and curves.png are still written to a run dir
+    log = RunLog(quiet=True)
+    trainer = Trainer(model(len(corpus.vocab)), train, valid, config, run_dir=run_dir, log=log)
     trainer.fit()
 
 

@@ -1,18 +1,23 @@
-"""Training curves as a PNG (matplotlib, headless)."""
+"""Training curves as a PNG (matplotlib, headless).
+
+matplotlib is imported when a plot is drawn, not when this module is: importing the
+trainer should not cost a plotting library. The figure is drawn on its own Agg canvas,
+without pyplot, so a caller's matplotlib backend (a notebook's, say) is left alone.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no screen needed; set before pyplot is imported
-import matplotlib.pyplot as plt  # noqa: E402
-
 
 def plot_curves(history: list[dict], batch_losses: list[float], path: Path) -> None:
     """Left: train loss per batch and train/valid loss per epoch; right: the head's metrics."""
-    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(11, 4))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4))
+    FigureCanvasAgg(fig)  # no screen needed
+    ax_loss, ax_metric = fig.subplots(1, 2)
     epochs = [row["epoch"] + 1 for row in history]
     if batch_losses:
         per_epoch = len(batch_losses) / max(len(history), 1)
@@ -33,5 +38,4 @@ def plot_curves(history: list[dict], batch_losses: list[float], path: Path) -> N
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=100)
-    plt.close(fig)
     tmp.replace(path)

@@ -1,7 +1,8 @@
-"""Trainer: one-cycle AdamW, gradient clipping, metrics, progress, checkpoints, resume.
+"""Trainer: one-cycle AdamW, gradient clipping, evaluation, checkpoints, resume.
 
 The trainer knows nothing about the task: the model's head gives the loss and the
-metrics. A run directory holds
+metrics. Nor does it print: its RunLog (seqlab/runlog.py) shows progress and the epoch
+table and writes metrics.csv and curves.png. A run directory holds
   config.json      everything needed to rebuild model and data (written by the caller)
   metrics.csv      one row per epoch: epoch,train_loss,valid_loss,<head metrics>,time
   curves.png       training curves
@@ -11,34 +12,27 @@ metrics. A run directory holds
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import time
 from collections.abc import Callable, Iterable, Sized
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import Tensor, nn
 
 from seqlab import distributed
 from seqlab.checkpoint import (
-    atomic_write,
     load_model_tensors,
     load_tensors,
     save_model,
     save_tensors,
 )
 from seqlab.model import Batch, SeqModel
-from seqlab.plot import plot_curves
+from seqlab.runlog import RunLog
 
-# The PNG costs a good part of a second; on short epochs it is drawn every so often
-# and at the end (and on Ctrl-C), not after every epoch.
-PLOT_EVERY_S = 30.0
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass
@@ -69,12 +63,17 @@ class Interrupted(Exception):
         super().__init__(f"interrupted{' - saved last checkpoint' if run_dir else ''}{where}")
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
+def resolve_device(device: str | torch.device) -> torch.device:
+    """A device name ("auto": a GPU when there is one, else the CPU; "cpu", "cuda",
+    "cuda:1", ...) or a torch.device, as a torch.device. The one place device names are
+    resolved, so a CUDA device without a GPU is the same clear error everywhere, and
+    before any work, not a crash at the first batch."""
+    if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA GPU is available here; use --device cpu")
-    return torch.device(name)
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r}: no CUDA GPU is available here; use cpu")
+    return resolved
 
 
 def seed_everything(seed: int) -> None:
@@ -95,9 +94,14 @@ class Trainer:
         meta: dict[str, Any] | None = None,
         console: Console | None = None,
         lr_mults: list[float] | None = None,
-        callbacks: list[Callback] = (),  # type: ignore[assignment]
+        callbacks: Iterable[Callback] = (),
         best_by: str = "valid_loss",
+        log: RunLog | None = None,
     ):
+        """`log` shows and writes the run's progress (default: RunLog(console), which
+        prints to `console`, else stdout); pass `RunLog(quiet=True)` to print nothing."""
+        if log is not None and console is not None:
+            raise ValueError("give the Trainer a console or a log, not both")
         self.config = config
         # the history column that picks `best`: a loss is lowest-best, a metric highest-best
         self.best_by = best_by
@@ -108,14 +112,12 @@ class Trainer:
         self.train_dl, self.valid_dl = train_dl, valid_dl
         self.run_dir = Path(run_dir) if run_dir else None
         self.meta = meta or {}
-        self.console = console or Console()
+        self.log = log if log is not None else RunLog(console)
         self.callbacks = list(callbacks)
         self.is_main = _rank() == 0
         self.history: list[dict[str, float]] = []
         self.batch_losses: list[float] = []
         self.epoch, self.step = 0, 0  # position: next batch to train
-        self._shown = 0  # epoch-table rows printed
-        self._plotted_at = time.monotonic()
         self._partial = (0.0, 0)  # train loss sum and count of the current epoch
         groups = model.layer_groups()
         mults = lr_mults or [1.0] * len(groups)
@@ -155,7 +157,7 @@ class Trainer:
             row["time"] = time.perf_counter() - start
             self.history.append(row)
             self.epoch, self.step, self._partial = epoch + 1, 0, (0.0, 0)
-            self._print_new_rows()
+            self.log.epoch_end(self, row)
             self._save_epoch(row)
             self._emit("epoch_end", epoch)
         return self.history
@@ -168,8 +170,7 @@ class Trainer:
             model.reset()
         _set_epoch(dl, epoch)
         total, count = self._partial
-        with self._progress(self.epoch_lens[epoch], f"epoch {epoch}") as (progress, task):
-            progress.update(task, completed=skip)
+        with self.log.epoch_progress(self, epoch, self.epoch_lens[epoch], skip) as advance:
             for i, raw in enumerate(dl):
                 if i < skip:  # resuming inside an epoch: these batches were trained on
                     continue
@@ -180,7 +181,7 @@ class Trainer:
                 total, count = total + loss * n, count + n
                 self.batch_losses.append(loss)
                 self.step = i + 1
-                progress.update(task, advance=1, description=f"epoch {epoch} loss {loss:.3f}")
+                advance(loss)
                 try:
                     self._emit("step_end", i)
                 except KeyboardInterrupt:
@@ -227,50 +228,17 @@ class Trainer:
         self.epoch, self.step, self._partial = epoch, step, partial
         if self.run_dir and self.is_main:
             self.save_last()
-            self._plot()
+        self.log.interrupted(self)
         raise Interrupted(self.run_dir if self.is_main else None)
 
-    # -- output ---------------------------------------------------------------------------
-
-    def _progress(self, total: int, description: str):
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=True,
-            disable=not (self.is_main and self.console.is_terminal),
-        )
-        return _ProgressTask(progress, total, description)
-
-    def _print_new_rows(self) -> None:
-        """The fastai-style epoch table, a row as each epoch ends (a resumed run
-        first repeats the rows it had)."""
-        if not self.is_main:
-            return
-        if self._shown == 0:
-            self.console.print(_format_header(list(self.history[0])), highlight=False)
-        for row in self.history[self._shown :]:
-            self.console.print(_format_row(row), highlight=False)
-        self._shown = len(self.history)
+    # -- checkpoints ------------------------------------------------------------------------
 
     def _save_epoch(self, row: dict[str, float]) -> None:
         if not (self.run_dir and self.is_main):
             return
-        atomic_write(self.run_dir / "metrics.csv", metrics_csv(self.history))
-        last_epoch = row["epoch"] == self.config.epochs - 1
-        if last_epoch or time.monotonic() - self._plotted_at > PLOT_EVERY_S:
-            self._plot()
         if self._is_best(row):
             save_model(self.run_dir / "best", self.model, self._checkpoint_meta())
         self.save_last()
-
-    def _plot(self) -> None:
-        assert self.run_dir is not None
-        if self.history:
-            plot_curves(self.history, self.batch_losses, self.run_dir / "curves.png")
-        self._plotted_at = time.monotonic()
 
     def _is_best(self, row: dict[str, float]) -> bool:
         key = self.best_by
@@ -278,8 +246,6 @@ class Trainer:
             raise ValueError(f"best_by={key!r} is not a column of the epoch table: {list(row)}")
         values = [r[key] for r in self.history]
         return row[key] <= min(values) if key.endswith("loss") else row[key] >= max(values)
-
-    # -- checkpoints ------------------------------------------------------------------------
 
     def _checkpoint_meta(self) -> dict[str, Any]:
         return {
@@ -336,18 +302,6 @@ class Trainer:
         return len(self.train_dl)
 
 
-class _ProgressTask:
-    def __init__(self, progress: Progress, total: int, description: str):
-        self.progress, self.total, self.description = progress, total, description
-
-    def __enter__(self):
-        self.progress.start()
-        return self.progress, self.progress.add_task(self.description, total=self.total)
-
-    def __exit__(self, *exc):
-        self.progress.stop()
-
-
 def _as_batch(raw) -> Batch:
     return raw if isinstance(raw, Batch) else Batch(*raw)
 
@@ -377,34 +331,3 @@ def _unflatten_optimizer(tensors: dict[str, Tensor]) -> dict[int, dict[str, Tens
             idx, key = name[len("opt.") :].split(".", 1)
             state.setdefault(int(idx), {})[key] = value
     return state
-
-
-def _fmt(name: str, value: float) -> str:
-    if name == "epoch":
-        return str(int(value))
-    if name == "time":
-        m, s = divmod(int(round(value)), 60)
-        return f"{m:02d}:{s:02d}"
-    return f"{value:.6f}" if math.isfinite(value) else str(value)
-
-
-def _width(name: str) -> int:
-    return max(len(name), 10)
-
-
-def _format_header(columns: list[str]) -> str:
-    return "  ".join(c.ljust(_width(c)) for c in columns).rstrip()
-
-
-def _format_row(row: dict[str, float]) -> str:
-    return "  ".join(_fmt(k, v).ljust(_width(k)) for k, v in row.items()).rstrip()
-
-
-def metrics_csv(history: list[dict[str, float]]) -> str:
-    buf = io.StringIO()
-    if history:
-        writer = csv.DictWriter(buf, fieldnames=list(history[0]), lineterminator="\n")
-        writer.writeheader()
-        for row in history:
-            writer.writerow({k: (int(v) if k == "epoch" else f"{v:.6f}") for k, v in row.items()})
-    return buf.getvalue()
