@@ -8,12 +8,15 @@ trainer resets at the start of every epoch and every evaluation.
 Batch-size change, on purpose: a smaller batch keeps the first rows of the state
 (the rows it continues, e.g. a shorter last batch or one rank's rows); a larger
 batch starts from zeros, because there is no state to continue for the new rows.
+
+`Encoder` is the interface the rest of seqlab relies on, which plugins' encoders (the
+lesson's recurrences, the tagger) have too; StatefulEncoder is one of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import cast
+from typing import Any, Protocol, overload
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -22,6 +25,47 @@ from torch.func import functional_call
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 State = list  # one entry per layer: a tensor (rnn, gru) or an (h, c) tuple (lstm)
+
+
+class Encoder(Protocol):
+    """What SeqModel, the Trainer, heads and checkpoints use of an encoder: StatefulEncoder,
+    or a plugin's encoder of another `kind` (an nn.Module registered in `seqlab.encoders`
+    with a `from_config(dict)` classmethod)."""
+
+    kind: str  # the name of its entry point; a checkpoint records it
+    config: Any  # what the encoder was built from; `to_dict()` is its JSON form
+
+    @property
+    def out_size(self) -> int:
+        """The size of the last dimension of `forward`'s output."""
+        ...
+
+    def __call__(self, x: Tensor) -> Tensor: ...
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(bs, L) token ids -> (bs, L, out_size)."""
+        ...
+
+    def reset(self) -> None:
+        """Forget the carried hidden state (the next batch starts from zeros)."""
+        ...
+
+    def get_state(self) -> dict[str, Tensor]:
+        """The carried hidden state as named tensors ({} when none), for exact resume."""
+        ...
+
+    def set_state(self, tensors: dict[str, Tensor]) -> None: ...
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as JSON, which `from_config` rebuilds the encoder from."""
+        ...
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Parameters bottom to top, for discriminative learning rates and gradual
+        unfreezing: the embedding, each recurrent layer, and last what sits on top of the
+        recurrence (an output batch norm; an empty group when there is none). SeqModel puts
+        the head into that last group, so the normalisation trains with the head it feeds."""
+        ...
 
 
 @dataclass
@@ -156,18 +200,28 @@ class StatefulEncoder(nn.Module):
     def to_dict(self) -> dict:
         return asdict(self.config)
 
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        groups = [list(self.embedding.parameters())]
+        groups += [list(rnn.parameters()) for rnn in self.rnns]
+        groups.append(list(self.bn.parameters()) if self.bn is not None else [])
+        return groups
 
-def encoder_from_config(config: dict, kind: str | None = None) -> StatefulEncoder:
+
+# Without a kind the result is known to be a StatefulEncoder (its heads may use its
+# attributes); with one, only the Encoder interface is.
+@overload
+def encoder_from_config(config: dict, kind: None = None) -> StatefulEncoder: ...
+@overload
+def encoder_from_config(config: dict, kind: str | None) -> Encoder: ...
+def encoder_from_config(config: dict, kind: str | None = None) -> Encoder:
     """The encoder a run config or checkpoint describes: the StatefulEncoder, or a plugin's
-    encoder of another `kind` (entry-point group `seqlab.encoders`, built by `from_config`).
-    Such an encoder has what SeqModel and Trainer use: forward(x) -> (bs, L, out_size),
-    reset(), get_state()/set_state(), `.embedding`, `.rnns`, `.bn`, `.config`."""
+    encoder of another `kind` (entry-point group `seqlab.encoders`, built by `from_config`)."""
     if kind in (None, StatefulEncoder.kind):
         return StatefulEncoder(EncoderConfig(**config))
     from seqlab.registry import encoder_class
 
-    # typed as StatefulEncoder: a plugin encoder has its interface (duck typing, see above)
-    return cast(StatefulEncoder, encoder_class(kind).from_config(config))
+    encoder: Encoder = encoder_class(kind).from_config(config)
+    return encoder
 
 
 def _detach(h):

@@ -1,4 +1,4 @@
-"""SeqModel = StatefulEncoder + Head. A head owns its loss and metrics.
+"""SeqModel = encoder + Head. A head owns its loss and metrics.
 
 A head maps encoder outputs (bs, L, hidden) and a mask to predictions. Heads are
 plugins (entry-point group `seqlab.heads`), so a checkpoint names its head's kind
@@ -11,7 +11,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from torch import Tensor, nn
 
-from seqlab.encoder import StatefulEncoder
+from seqlab.encoder import Encoder
 
 
 class Batch(NamedTuple):
@@ -55,14 +55,14 @@ class Head(nn.Module):
         return {}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], encoder: StatefulEncoder) -> Head:
+    def from_config(cls, config: dict[str, Any], encoder: Encoder) -> Head:
         return cls(encoder=encoder, **config)
 
 
 class SeqModel(nn.Module):
-    def __init__(self, encoder: StatefulEncoder, head: Head):
+    def __init__(self, encoder: Encoder, head: Head):
         super().__init__()
-        self.encoder = encoder
+        self.encoder: Encoder = encoder  # an nn.Module: registered as a submodule
         self.head = head
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -72,13 +72,13 @@ class SeqModel(nn.Module):
         self.encoder.reset()
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
-        """Bottom to top: embedding, each RNN layer, then the head (for ULMFiT's
-        discriminative learning rates and gradual unfreezing). A parameter shared
-        with a lower group (a tied decoder) belongs to the lower group only."""
-        groups = [list(self.encoder.embedding.parameters())]
-        groups += [list(rnn.parameters()) for rnn in self.encoder.rnns]
-        top = [p for m in (self.encoder.bn, self.head) if m is not None for p in m.parameters()]
+        """Bottom to top: the encoder's groups (embedding, each RNN layer), the head last,
+        together with what the encoder puts on top of its layers (for ULMFiT's
+        discriminative learning rates and gradual unfreezing). A parameter shared with a
+        lower group (a tied decoder) belongs to the lower group only."""
+        *groups, top = self.encoder.layer_groups()
         seen = {id(p) for g in groups for p in g}
+        top = [*top, *self.head.parameters()]
         groups.append([p for p in dict.fromkeys(top) if id(p) not in seen])
         return groups
 

@@ -70,10 +70,11 @@ class LoopEncoder(nn.Module):
     def to_dict(self) -> dict:
         return asdict(self.config)
 
-    @property
-    def rnns(self) -> list[nn.Module]:
-        """The recurrent layers, for SeqModel's layer groups: here the one h_h."""
-        return [self.h_h]
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """As the core encoder's: the embedding, the recurrent layer (the one h_h), and the
+        batch norm (trained with the head)."""
+        bn = list(self.bn.parameters()) if self.bn is not None else []
+        return [list(self.embedding.parameters()), list(self.h_h.parameters()), bn]
 
     @property
     def out_size(self) -> int:

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from seqlab import registry
 from seqlab.cli import cli
 
-PLUGIN = '''
+PLUGIN = """
 import numpy as np
 from seqlab import BOS, Corpus, Vocab
 
@@ -17,7 +17,7 @@ def abc():
     vocab = Vocab.build("a b c a b c".split())
     doc = vocab.encode([BOS] + "a b c".split() * 40)
     return Corpus("abc", vocab, {"train": [doc], "valid": [doc[:60]]})
-'''
+"""
 
 
 def test_a_third_party_corpus_is_found_listed_and_used(tmp_path, monkeypatch):
