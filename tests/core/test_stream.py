@@ -1,4 +1,4 @@
-"""BPTTStream against the contracts in DESIGN.md.
+"""BPTTStream against the contracts in docs/design.md.
 
 Most tests feed streams whose token ids are their positions (documents cut from np.arange(N)),
 so the expected position of every token can be written straight from the contract.
@@ -26,7 +26,7 @@ def position_docs(n: int, cuts: list[int], dtype=np.uint32) -> list[np.ndarray]:
 
 
 def expected_rows(n: int, bs: int, bptt: int, layout: str) -> np.ndarray:
-    """The x positions of every row over a whole epoch, straight from DESIGN.md."""
+    """The x positions of every row over a whole epoch, straight from docs/design.md."""
     if layout == "contiguous":
         m = (n - 1) // bs
         return np.array([np.arange(r * m, (r + 1) * m) for r in range(bs)])
