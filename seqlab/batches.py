@@ -48,7 +48,9 @@ class PaddedBatches:
     """Iterate `Batch(x, y, mask)`: x (n, L) LongTensor, mask (n, L) bool, y (n,) for one label
     per example or (n, L) for one label per token (padded with `pad_label`).
 
-    `seqs`: 1-d integer arrays (token ids), none empty. `labels`: one int per sequence, or one
+    `seqs`: 1-d integer arrays (token ids), none empty; or 2-d (tokens, F) arrays, F ids per
+    token (a tagger's word, shape, characters...), all with the same F: then x is (n, L, F),
+    padded with `pad_idx` in every column. `labels`: one int per sequence, or one
     1-d integer array per sequence with the sequence's length; None for unlabelled data (then
     y is an empty tensor, as for prediction).
     """
@@ -142,7 +144,8 @@ class PaddedBatches:
         """The batch of examples `idx`, right-padded to the longest of them."""
         lengths = torch.as_tensor(self.lengths[idx])
         width = int(lengths.max())
-        x = torch.full((len(idx), width), self.pad_idx, dtype=torch.long)
+        features = self.seqs[idx[0]].shape[1:]  # () for token ids; (F,) for F ids per token
+        x = torch.full((len(idx), width, *features), self.pad_idx, dtype=torch.long)
         for row, i in enumerate(idx):
             x[row, : lengths[row]] = torch.from_numpy(self.seqs[i].astype(np.int64))
         mask = torch.arange(width)[None, :] < lengths[:, None]

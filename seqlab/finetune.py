@@ -43,7 +43,7 @@ class FinetuneSettings:
     train: Path | None = setting(None, "Labelled training file.", cli=False)
     valid: Path | None = setting(None, "Labelled validation file.", cli=False)
     test: Path | None = setting(None, "Labelled test file.", cli=False)
-    encoder: Path | None = setting(None, "Pretrained LM run directory.", cli=False)
+    encoder: tuple[Path, ...] = setting((), "Pretrained LM run directories.", cli=False)
     from_scratch: bool = setting(
         False,
         "The no-pretraining baseline: the same architecture with fresh weights.",
@@ -72,21 +72,34 @@ class FinetuneSettings:
     device: str = setting("auto", "auto, cpu or cuda.", choices=("auto", "cpu", "cuda"), cli=False)
 
     def __post_init__(self) -> None:
-        for name in ("train", "valid", "test", "encoder"):  # JSON (resume) gives strings
+        for name in ("train", "valid", "test"):  # JSON (resume) gives strings
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 setattr(self, name, Path(value))
+        self.encoder = paths(self.encoder)
         check(self)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()
-        }
+        def plain(v: Any) -> Any:
+            if isinstance(v, tuple | list):
+                return [plain(x) for x in v]
+            return str(v) if isinstance(v, Path) else v
+
+        return {k: plain(v) for k, v in dataclasses.asdict(self).items()}
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(
             epochs=self.epochs, lr=self.lr, wd=self.wd, seed=self.seed, device=self.device
         )
+
+
+def paths(value: Any) -> tuple[Path, ...]:
+    """A repeatable path option as a tuple: None or () for none, one path, or several."""
+    if value is None:
+        return ()
+    if isinstance(value, str | Path):
+        return (Path(value),)
+    return tuple(Path(v) for v in value)
 
 
 @dataclass
@@ -191,7 +204,7 @@ def run_finetune(
         **built.meta,
         "vocab": built.vocab.itos,
         "transfer": {
-            "encoder": str(s.encoder) if s.encoder else None,
+            "encoder": [str(p) for p in s.encoder] or None,
             "from_scratch": s.from_scratch,
             "discriminative": discriminative,
             "unfreeze": unfreeze,

@@ -56,6 +56,7 @@ def finetune_options(
     valid_help: str,
     encoder_help: str,
     scratch_help: str,
+    repeat_encoder: bool = False,
     **defaults: Any,
 ):
     """The options of `seqlab finetune TASK`, shared ones first, then the task's own."""
@@ -71,7 +72,11 @@ def finetune_options(
                     **_file("Labelled test file, scored once at the end with the best checkpoint."),
                 ),
                 click.option(
-                    "--encoder", type=click.Path(path_type=Path), default=None, help=encoder_help
+                    "--encoder",
+                    type=click.Path(path_type=Path),
+                    multiple=repeat_encoder,
+                    default=None,
+                    help=encoder_help,
                 ),
                 click.option("--from-scratch", is_flag=True, help=scratch_help),
                 options_from(settings, **defaults),

@@ -49,6 +49,12 @@ class Pretrained:
     stem: Path  # the checkpoint it came from (STEM.json, STEM.safetensors)
     meta: dict[str, Any]
 
+    @property
+    def level(self) -> str:
+        """What a token is to this LM: "word" or "char" (a checkpoint without the key is a
+        word LM, as every one was before character LMs)."""
+        return str(self.meta.get("level", "word"))
+
 
 def checkpoint_stem(path: Path) -> Path:
     """A run directory -> its best checkpoint (else last); a checkpoint file or stem -> stem."""

@@ -67,7 +67,7 @@ class Classification:
     settings: ClassVar[type[FinetuneSettings]] = ClassifySettings
 
     def read(self, s: ClassifySettings) -> TaskData:
-        if s.encoder is None and not s.from_scratch:
+        if not s.encoder and not s.from_scratch:
             raise ValueError(
                 "give --encoder RUN_DIR (a `seqlab pretrain` run) to fine-tune, or "
                 "--from-scratch to train without pretraining"
@@ -82,7 +82,11 @@ class Classification:
         pre = pretrained(s)
         model, vocab, note = build_model(task, s, pre)
         seqs = {split: encode(task.texts(split), vocab) for split in task.splits}
-        batching: dict[str, Any] = {"bs": s.bs, "max_tokens": s.max_tokens, "pad_idx": vocab.pad_idx}
+        batching: dict[str, Any] = {
+            "bs": s.bs,
+            "max_tokens": s.max_tokens,
+            "pad_idx": vocab.pad_idx,
+        }
         sizes = ", ".join(f"{k} {len(seqs[k])}" for k in ("train", "valid", "test") if k in seqs)
         known = f" ({note['known_tokens']} known to the LM)" if "known_tokens" in note else ""
         return Built(
@@ -135,13 +139,19 @@ class Classification:
 
 
 def pretrained(s: ClassifySettings) -> transfer.Pretrained | None:
-    if s.encoder is None:
+    if not s.encoder:
         return None
-    pre = transfer.load_pretrained(s.encoder)
+    path = s.encoder[0]  # one: the classify command's --encoder is not repeatable
+    pre = transfer.load_pretrained(path)
     if pre.config.backward:
         raise ValueError(
-            f"--encoder {s.encoder}: a backward LM; the classifier reads texts left to right, "
+            f"--encoder {path}: a backward LM; the classifier reads texts left to right, "
             f"so give it a forward one"
+        )
+    if pre.level != "word":
+        raise ValueError(
+            f"--encoder {path}: a {pre.level}-level LM; the classifier reads words, so give it "
+            f"a word LM (`seqlab pretrain` without --level char)"
         )
     return pre
 

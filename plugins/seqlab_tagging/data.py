@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from seqlab import PAD, UNK, PaddedBatches, Vocab
+from seqlab_tagging.features import Featurizer
 
 Example = tuple[Sequence[str], Sequence[str] | None]  # (words, tags); None: unlabelled
 
@@ -40,9 +41,14 @@ def batches(
     shuffle: bool = False,
     seed: int = 0,
     max_tokens: int | None = None,
+    featurizer: Featurizer | None = None,
 ) -> PaddedBatches:
-    """Batches of `examples`; with `tags` None, unlabelled (for prediction)."""
-    seqs = [encode_words(vocab, words) for words, _ in examples]
+    """Batches of `examples`; with `tags` None, unlabelled (for prediction). With a
+    `featurizer`, each word is a row of feature ids (x is (n, L, COLUMNS)), else its id."""
+    if featurizer is None:
+        seqs = [encode_words(vocab, words) for words, _ in examples]
+    else:
+        seqs = [featurizer.encode(words, vocab) for words, _ in examples]
     labels = None
     if tags is not None:
         index = {t: i for i, t in enumerate(tags)}

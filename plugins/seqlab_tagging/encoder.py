@@ -1,99 +1,174 @@
-"""TaggerEncoder: a forward encoder and an optional backward one, outputs joined per token.
+"""TaggerEncoder: what a tagger knows of each word, in context.
+
+    words ─► own features (lower-cased word, shape, suffix, char-CNN) ─┐
+          ─► pretrained word LMs, forward and/or backward, per word ───┤
+          ─► character LMs, forward and/or backward (seqlab_tagging.charlm)┴─► concat
+                                                                            ▼
+                                                BiLSTM over the sentence (context)
+                                                                            ▼
+                                                (bs, L, out_size) for the TagHead
+
+The own features are on by default: they are what lets a tagger be right about a word it
+never saw (a fifth of real text). The LMs are what pretraining on unlabelled text adds (Flair's
+stacked embeddings; ULMFiT's fine-tuning): word LMs are fine-tuned with the tagger, character
+LMs are frozen unless asked. The BiLSTM gives the features context; with LMs
+only (`features` off) it may be left out, and the LM outputs go to the head as they are.
 
 A forward LM's output at a word has seen only the words before it; a backward LM's, only the
-words after it. A tag often needs both ("one" in "one thousand" is a thousands digit, in
-"twenty one" a units digit), so the tagger concatenates the two per word:
+words after it:
 
     words       w1   w2   w3   p p        (right-padded batch, mask True on w1..w3)
     forward     xxbos w1  w2   w3         -> outputs at w1 w2 w3
     backward    xxbos w3  w2   w1         -> outputs at w3 w2 w1, flipped back to w1 w2 w3
-    out[t]      [fwd(w_t) ; bwd(w_t)]
 
-Each direction reads `xxbos` first, as its LM did at the start of every document, and the
-backward one reads each sentence reversed inside its real length (pads stay on the right, so
-no real output ever depends on padding). The real tokens are those that are not `xxpad`.
+Each LM reads `xxbos` first, as it did at the start of every document, and a backward one
+reads each sentence reversed inside its real length (pads stay on the right, so no real
+output ever depends on padding; the BiLSTM packs the sequences for the same reason).
 
+Input: (bs, L, COLUMNS) feature ids (seqlab_tagging.features; column 0 is the word's id in
+the run's vocab, which the LMs read), or (bs, L) word ids for a tagger of LMs only.
 Registered as encoder kind "tagger" (entry-point group `seqlab.encoders`), so a tagger's
-checkpoint reloads with the core's `load_model`. Layer groups (for discriminative learning
-rates and gradual unfreezing) pair the two directions: both embeddings, then layer i of both.
+checkpoint reloads with the core's `load_model`; the config holds the feature vocabs, so
+`seqlab predict` needs only the run directory.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlab import EncoderConfig, StatefulEncoder, flip_padded
+from seqlab.encoder import locked_dropout
+from seqlab_tagging.charlm import CharLMReader
+from seqlab_tagging.features import CHARS, WORD, Featurizer
+from seqlab_tagging.wordrep import WordFeatures, WordFeaturesConfig
 
 
 class TaggerEncoder(nn.Module):
     kind = "tagger"
 
-    def __init__(self, forward: StatefulEncoder, backward: StatefulEncoder | None, bos_idx: int):
+    def __init__(
+        self,
+        lms: list[StatefulEncoder],
+        bos_idx: int,
+        pad_idx: int,
+        featurizer: Featurizer | None = None,
+        features: WordFeaturesConfig | None = None,
+        context: int = 0,
+        drop: float = 0.0,
+        char_lms: list[CharLMReader] = (),  # type: ignore[assignment]
+    ):
+        """`lms`: pretrained word LMs (each reads the direction its config says); `features`:
+        the own word features, built from `featurizer`'s vocabs; `context`: hidden size per
+        direction of the BiLSTM over the word vectors (0: none); `drop`: locked dropout on
+        the word vectors before it; `char_lms`: character LMs reading the featurizer's
+        character columns (Flair's embeddings)."""
         super().__init__()
-        self.fwd, self.bwd, self.bos_idx = forward, backward, bos_idx
-        self.pad_idx = forward.config.pad_idx
+        if not lms and not char_lms and features is None:
+            raise ValueError("a tagger needs word features or at least one pretrained LM")
+        if char_lms and featurizer is None:
+            raise ValueError("character LMs read the featurizer's character columns")
+        self.lms = nn.ModuleList(lms)
+        self.char_lms = nn.ModuleList(char_lms)
+        self.bos_idx, self.pad_idx, self.drop = bos_idx, pad_idx, drop
+        self.featurizer = featurizer
+        self.features = WordFeatures(features) if features is not None else None
+        size = sum(e.out_size for e in lms) + sum(r.out_size for r in char_lms)
+        size += self.features.out_size if self.features is not None else 0
+        self.context = (
+            nn.LSTM(size, context, batch_first=True, bidirectional=True) if context else None
+        )
+        self._out_size = 2 * context if context else size
         self.config = {
-            "forward": forward.to_dict(),
-            "backward": backward.to_dict() if backward is not None else None,
+            "lms": [e.to_dict() for e in lms],
             "bos_idx": bos_idx,
+            "pad_idx": pad_idx,
+            "featurizer": featurizer.to_dict() if featurizer is not None else None,
+            "features": self.features.to_dict() if self.features is not None else None,
+            "context": context,
+            "drop": drop,
+            "char_lms": [r.to_dict() for r in char_lms],
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TaggerEncoder:
-        bwd = config.get("backward")
+        fz, wf = config.get("featurizer"), config.get("features")
+        n_chars = len(fz["chars"]) if fz is not None else 0
         return cls(
-            StatefulEncoder(EncoderConfig(**config["forward"])),
-            StatefulEncoder(EncoderConfig(**bwd)) if bwd is not None else None,
+            [StatefulEncoder(EncoderConfig(**c)) for c in config["lms"]],
             config["bos_idx"],
+            config["pad_idx"],
+            Featurizer.from_dict(fz) if fz is not None else None,
+            WordFeaturesConfig(**wf) if wf is not None else None,
+            config.get("context", 0),
+            config.get("drop", 0.0),
+            [CharLMReader.from_config(c, n_chars) for c in config.get("char_lms", [])],
         )
 
     @property
-    def directions(self) -> list[StatefulEncoder]:
-        return [self.fwd] if self.bwd is None else [self.fwd, self.bwd]
+    def out_size(self) -> int:
+        return self._out_size
 
     @property
-    def out_size(self) -> int:
-        return sum(e.out_size for e in self.directions)
+    def language_models(self) -> list[StatefulEncoder]:
+        return [cast(StatefulEncoder, e) for e in self.lms]
 
     def forward(self, x: Tensor) -> Tensor:
-        """x: (bs, L) word ids, right-padded with xxpad -> (bs, L, out_size)."""
-        mask = x != self.pad_idx
-        out = [self._read(self.fwd, x)]
-        if self.bwd is not None:
-            out.append(flip_padded(self._read(self.bwd, flip_padded(x, mask)), mask))
-        return torch.cat(out, dim=-1)
+        """x: (bs, L, COLUMNS) or (bs, L) ids, right-padded -> (bs, L, out_size)."""
+        words = x[..., WORD] if x.dim() == 3 else x
+        mask = words != self.pad_idx
+        parts = [self.features(x)] if self.features is not None else []
+        for lm in self.language_models:
+            if lm.config.backward:
+                parts.append(flip_padded(self._read(lm, flip_padded(words, mask)), mask))
+            else:
+                parts.append(self._read(lm, words))
+        for reader in self.char_lms:
+            parts.append(reader(x[..., CHARS:], mask, self.pad_idx))
+        h = torch.cat(parts, dim=-1)
+        if self.context is None:
+            return h
+        h = locked_dropout(h, self.drop, self.training)
+        lengths = mask.sum(1).cpu()
+        packed = pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = pad_packed_sequence(self.context(packed)[0], batch_first=True)
+        if out.size(1) < h.size(1):  # pad_packed_sequence stops at the longest real row
+            out = nn.functional.pad(out, (0, 0, 0, h.size(1) - out.size(1)))
+        return out
 
     def _read(self, encoder: StatefulEncoder, x: Tensor) -> Tensor:
         bos = x.new_full((x.size(0), 1), self.bos_idx)
         return encoder(torch.cat([bos, x], dim=1))[:, 1:]
 
-    # What SeqModel and Trainer use: layer groups, state (none: fine-tuning is stateless).
+    # The Encoder interface beyond forward: layer groups; state (none: fine-tuning is
+    # stateless, so there is nothing to carry between batches or save for resume).
 
-    @property
-    def embedding(self) -> nn.ModuleList:
-        return nn.ModuleList(e.embedding for e in self.directions)
-
-    @property
-    def rnns(self) -> list[nn.ModuleList]:
-        """Layer i of both directions together, aligned at the top when depths differ (the
-        top layers are the ones unfrozen first)."""
-        depth = max(len(e.rnns) for e in self.directions)
-        groups: list[list[nn.Module]] = [[] for _ in range(depth)]
-        for e in self.directions:
-            for i, rnn in enumerate(e.rnns):
-                groups[depth - len(e.rnns) + i].append(rnn)
-        return [nn.ModuleList(g) for g in groups]
-
-    @property
-    def bn(self) -> nn.ModuleList | None:
-        bns = [e.bn for e in self.directions if e.bn is not None]
-        return nn.ModuleList(bns) if bns else None
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """The LMs' embeddings, then layer i of every LM together, aligned at the top when
+        their depths differ (the top layers are unfrozen first); last the tagger's own
+        parts (features, BiLSTM) and the LMs' batch norms, which train with the head. A
+        frozen character LM is in no group: nothing trains it."""
+        tuned = self.language_models + [
+            cast(CharLMReader, r).lm for r in self.char_lms if cast(CharLMReader, r).trainable
+        ]
+        depth = max((len(e.layer_groups()) - 2 for e in tuned), default=0)
+        groups: list[list[nn.Parameter]] = [[] for _ in range(depth + 2)] if tuned else [[]]
+        for e in tuned:
+            embedding, *layers, top = e.layer_groups()
+            groups[0] += embedding
+            for i, layer in enumerate(layers):
+                groups[1 + depth - len(layers) + i] += layer
+            groups[-1] += top
+        for own in (self.features, self.context):
+            if own is not None:
+                groups[-1] += list(own.parameters())
+        return groups
 
     def reset(self) -> None:
-        for e in self.directions:
+        for e in self.language_models:
             e.reset()
 
     def get_state(self) -> dict[str, Tensor]:

@@ -22,17 +22,19 @@ from seqlab_tagging.task import TAGGING, TagSettings
     data_help="Tagged training file (instead of DATASET): CoNLL columns or CoNLL-U.",
     valid_help="Tagged validation file: the epoch table; its accuracy (span F1 for BIO/BIOES "
     "tags) picks the best checkpoint.",
-    encoder_help="Run dir of a forward LM (`seqlab pretrain ...`), or one of its checkpoints "
-    "(best.json, last.json).",
-    scratch_help="Same architecture, random weights, only the training words: the "
+    encoder_help="Run dir of a forward LM (`seqlab pretrain ...`), word- or character-level "
+    "(--level char), or one of its checkpoints (best.json): its outputs join the tagger's own "
+    "word features. Repeat to stack several.",
+    repeat_encoder=True,
+    scratch_help="The LMs' architecture with random weights, only the training words: the "
     "no-pretraining baseline.",
 )
 @click.option(
     "--backward-encoder",
-    type=click.Path(path_type=Path, exists=True),
-    default=None,
-    help="Run dir of a backward LM (`seqlab pretrain ... --backward`); its outputs are joined "
-    "to the forward ones per word.",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Run dir of a backward LM (`seqlab pretrain ... --backward`, word- or character-"
+    "level); its outputs are joined to the forward ones per word. Repeatable.",
 )
 @click.option(
     "--format",
@@ -44,8 +46,9 @@ from seqlab_tagging.task import TAGGING, TagSettings
 )
 @user_errors
 def finetune_tag(**opts):
-    """Fine-tune a tagger (a tag per word: part of speech, entities, roles) on a pretrained
-    LM encoder, forward and optionally backward.
+    """Train a tagger (a tag per word: part of speech, entities, roles): its own view of
+    each word (lower-cased word, shape, suffix, a character CNN) read in context by a BiLSTM,
+    and, with --encoder/--backward-encoder, pretrained LMs fine-tuned under it (ULMFiT).
 
     The data is DATASET (a registered one, see `seqlab plugins`) or --train/--valid files:
     CoNLL columns (one word per line, blank line between sentences) or CoNLL-U. Prints the
@@ -54,10 +57,11 @@ def finetune_tag(**opts):
 
     \b
     Example:
-      seqlab pretrain human-numbers --out runs/fwd
-      seqlab pretrain human-numbers --backward --out runs/bwd
-      seqlab finetune tag human-numbers-roles --encoder runs/fwd --backward-encoder runs/bwd
-      seqlab finetune tag --encoder runs/fwd --train train.conllu --valid dev.conllu --crf
+      seqlab finetune tag --train train.conllu --valid dev.conllu
+      seqlab pretrain my-text/ --out runs/fwd
+      seqlab pretrain my-text/ --backward --out runs/bwd
+      seqlab finetune tag --encoder runs/fwd --backward-encoder runs/bwd --train train.conllu \\
+          --valid dev.conllu --crf
       seqlab predict runs/tag-... sentences.txt
     """
     run_command(TAGGING, opts)

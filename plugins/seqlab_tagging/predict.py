@@ -31,7 +31,10 @@ def tag(
     device: torch.device | str = "cpu",
 ) -> list[list[str]]:
     """Predicted tags of each sentence (a list of words), in input order."""
-    dl = data.batches([(words, None) for words in sentences], vocab, None, bs)
+    featurizer = getattr(model.encoder, "featurizer", None)  # a tagger with word features
+    dl = data.batches(
+        [(words, None) for words in sentences], vocab, None, bs, featurizer=featurizer
+    )
     model.to(device).eval()
     out: list[list[str]] = [[] for _ in sentences]
     for idx, batch in zip(dl.plan(), dl, strict=True):

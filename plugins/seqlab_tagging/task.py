@@ -8,25 +8,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from seqlab import SeqModel, Vocab, registry, transfer
-from seqlab.finetune import Built, FinetuneSettings, Scores
+from seqlab import SeqModel, StatefulEncoder, Vocab, registry, transfer
+from seqlab.finetune import Built, FinetuneSettings, Scores, paths
 from seqlab.settings import SettingError, setting
 from seqlab.train import resolve_device
 from seqlab_tagging import data
+from seqlab_tagging.charlm import SPACE, CharLMReader
 from seqlab_tagging.encoder import TaggerEncoder
+from seqlab_tagging.features import Featurizer
 from seqlab_tagging.head import TagHead
 from seqlab_tagging.metrics import report, scores, span_scheme
 from seqlab_tagging.predict import tag
 from seqlab_tagging.readers import CONLLU_FIELDS, FORMATS, Sentence, read
+from seqlab_tagging.wordrep import WordFeaturesConfig
 
 
 @dataclass
 class TagSettings(FinetuneSettings):
-    backward_encoder: Path | None = setting(None, "Backward LM run directory.", cli=False)
+    # Defaults chosen on GUM's held-out tail (the last 10% of the dev split's sentences, never
+    # the test split; docs/tagging.md): 20 epochs and dropout 0.33 before the BiLSTM.
+    epochs: int = setting(20, "Epochs of one-cycle training.", min=1)
+    backward_encoder: tuple[Path, ...] = setting((), "Backward LM run directories.", cli=False)
     discriminative: bool | None = setting(
         False,
         "Lower layers train at lower learning rates (ULMFiT). Off by default for tagging: on "
@@ -64,11 +71,36 @@ class TagSettings(FinetuneSettings):
     out_drop: float = setting(
         0.1, "Dropout on the encoder outputs, before the tag layer.", min=0, max=1, max_open=True
     )
+    features: bool = setting(
+        True,
+        "The tagger's own view of each word: lower-cased word, shape, suffix and a character "
+        "CNN, what lets it tag words it never saw.",
+    )
+    context: int = setting(
+        128,
+        "Hidden size (per direction) of the BiLSTM that reads the word vectors in context; "
+        "0: none (LM outputs straight to the head).",
+        min=0,
+    )
+    word_drop: float = setting(
+        0.05,
+        "While training, a word reads as xxunk with this probability (so xxunk learns what "
+        "an unseen word looks like).",
+        min=0,
+        max=1,
+        max_open=True,
+    )
+    train_char_lms: bool = setting(
+        False,
+        "Fine-tune the character LMs with the tagger; off: they stay as pretrained (Flair).",
+    )
+    drop: float = setting(
+        0.33, "Locked dropout on the word vectors, before the BiLSTM.", min=0, max=1, max_open=True
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.backward_encoder is not None and not isinstance(self.backward_encoder, Path):
-            self.backward_encoder = Path(self.backward_encoder)
+        self.backward_encoder = paths(self.backward_encoder)
         if self.word_col == self.tag_col:
             raise SettingError(
                 "word_col", f"and --tag-col are both {self.word_col}: they must differ"
@@ -84,16 +116,26 @@ class TagData:
         return data.tag_list(self.splits["train"])
 
 
-def pretrained(path: Path | None, option: str, backward: bool) -> transfer.Pretrained | None:
-    """The LM encoder of the run at `path`, checked to read in the right direction."""
-    if path is None:
-        return None
-    pre = transfer.load_pretrained(path)
-    if pre.config.backward != backward:
-        read_as = "backward" if pre.config.backward else "forward"
-        other = "--backward-encoder" if pre.config.backward else "--encoder"
-        raise ValueError(f"{option} {path}: this LM reads {read_as}; pass it as {other}")
-    return pre
+def pretrained(s: TagSettings) -> list[transfer.Pretrained]:
+    """Every LM of --encoder (forward) and --backward-encoder, word- or character-level,
+    checked to read in the direction its option says."""
+    pres = []
+    for option, paths_, backward in (
+        ("--encoder", s.encoder, False),
+        ("--backward-encoder", s.backward_encoder, True),
+    ):
+        for path in paths_:
+            pre = transfer.load_pretrained(path)
+            if pre.config.backward != backward:
+                read_as = "backward" if pre.config.backward else "forward"
+                other = "--backward-encoder" if pre.config.backward else "--encoder"
+                raise ValueError(f"{option} {path}: this LM reads {read_as}; pass it as {other}")
+            if pre.level not in ("word", "char"):
+                raise ValueError(
+                    f"{option} {path}: an LM of level {pre.level!r}; give word or char"
+                )
+            pres.append(pre)
+    return pres
 
 
 class Tagging:
@@ -101,8 +143,8 @@ class Tagging:
     settings: ClassVar[type[FinetuneSettings]] = TagSettings
 
     def read(self, s: TagSettings) -> TagData:
-        if s.encoder is None:
-            raise ValueError("give --encoder RUN_DIR (a `seqlab pretrain` run) to fine-tune on")
+        if not (s.encoder or s.backward_encoder or s.features):
+            raise ValueError("--no-features needs --encoder: the tagger would read nothing")
         if (s.dataset is None) == (s.train is None):
             raise ValueError("give either DATASET (e.g. human-numbers-roles) or --train FILE")
         if s.dataset is not None:
@@ -113,22 +155,24 @@ class Tagging:
             if s.valid is None and s.test is None:
                 raise ValueError("give --valid FILE (and optionally --test FILE) with --train")
             splits = from_files(s)
-        pretrained(s.encoder, "--encoder", backward=False)  # the direction, checked early
-        pretrained(s.backward_encoder, "--backward-encoder", backward=True)
+        pretrained(s)  # levels and directions, checked before anything is written
         return TagData(splits)
 
     def build(self, d: TagData, s: TagSettings) -> Built:
-        fwd_pre = pretrained(s.encoder, "--encoder", backward=False)
-        bwd_pre = pretrained(s.backward_encoder, "--backward-encoder", backward=True)
-        assert fwd_pre is not None  # read() insists on --encoder
-        model, vocab = build_model(fwd_pre, bwd_pre, d, s)
+        model, vocab = build_model(d, s)
         tags = d.tags
         valid = d.splits["valid" if "valid" in d.splits else "test"]
+        assert isinstance(model.encoder, TaggerEncoder)
+        featurizer = model.encoder.featurizer
+
+        def batches(examples, **kw):
+            return data.batches(examples, vocab, tags, s.bs, featurizer=featurizer, **kw)
+
         return Built(
             model=model,
             vocab=vocab,
-            train_dl=data.batches(d.splits["train"], vocab, tags, s.bs, shuffle=True, seed=s.seed),
-            valid_dl=data.batches(valid, vocab, tags, s.bs),
+            train_dl=batches(d.splits["train"], shuffle=True, seed=s.seed),
+            valid_dl=batches(valid),
             meta={
                 "encoder_kind": TaggerEncoder.kind,
                 "encoder": model.encoder.to_dict(),
@@ -139,7 +183,7 @@ class Tagging:
                     "tag_field": s.tag_field,
                 },
             },
-            pretrained=not s.from_scratch,
+            pretrained=bool(s.encoder or s.backward_encoder) and not s.from_scratch,
             # the headline metric, not valid_loss: a tagger's loss rises from overconfidence
             # while its accuracy still improves
             best_by="f1" if span_scheme(tags) else "accuracy",
@@ -162,21 +206,54 @@ class Tagging:
         return Scores(scores(gold, pred, scheme), report(gold, pred, scheme), len(examples))
 
 
-def build_model(fwd_pre, bwd_pre, d: TagData, s: TagSettings) -> tuple[SeqModel, Vocab]:
-    """(model, vocab): the pretrained encoders (or fresh ones of their shape) under a TagHead."""
-    task_vocab = data.word_vocab(d.splits["train"], s.min_freq)
-    if s.from_scratch:
-        vocab = task_vocab  # no pretraining: only the training words can be learned
-    else:
-        vocab = fwd_pre.vocab
-        if bwd_pre is not None:
-            vocab = transfer.extend_vocab(vocab, bwd_pre.vocab)
-        vocab = transfer.extend_vocab(vocab, task_vocab)
-    fwd = transfer.build_encoder(vocab, fwd_pre, from_scratch=s.from_scratch)
-    bwd = transfer.build_encoder(vocab, bwd_pre, from_scratch=s.from_scratch) if bwd_pre else None
-    encoder = TaggerEncoder(fwd, bwd, vocab.bos_idx)
+def build_model(d: TagData, s: TagSettings) -> tuple[SeqModel, Vocab]:
+    """(model, vocab): the tagger's own word features, the pretrained word LMs (fine-tuned,
+    or fresh ones of their shape with --from-scratch) and character LMs under a TagHead."""
+    pres = pretrained(s)
+    word_pres = [p for p in pres if p.level == "word"]
+    char_pres = [p for p in pres if p.level == "char"]
+    train = d.splits["train"]
+    vocab = data.word_vocab(train, s.min_freq)
+    if word_pres and not s.from_scratch:  # every LM word keeps its row; training words join
+        lm_vocab = word_pres[0].vocab
+        for p in word_pres[1:]:
+            lm_vocab = transfer.extend_vocab(lm_vocab, p.vocab)
+        vocab = transfer.extend_vocab(lm_vocab, vocab)
+    lms = [transfer.build_encoder(vocab, p, from_scratch=s.from_scratch) for p in word_pres]
+    featurizer, features = None, None
+    if s.features or char_pres:
+        featurizer = Featurizer.build([w for w, _ in train], s.min_freq)
+        for p in char_pres:  # a character only the LM knows still reaches the LM
+            featurizer.chars = transfer.extend_vocab(featurizer.chars, p.vocab)
+    if s.features:
+        assert featurizer is not None
+        features = WordFeaturesConfig(
+            n_lower=len(featurizer.lower),
+            n_shapes=len(featurizer.shapes),
+            n_suffixes=len(featurizer.suffixes),
+            n_chars=len(featurizer.chars),
+            word_drop=s.word_drop,
+        )
+    readers = [char_reader(p, featurizer, s) for p in char_pres]
+    encoder = TaggerEncoder(
+        lms, vocab.bos_idx, vocab.pad_idx, featurizer, features, s.context, s.drop, readers
+    )
     head = TagHead(encoder, d.tags, crf=s.crf, out_drop=s.out_drop)
     return SeqModel(encoder, head), vocab
+
+
+def char_reader(pre: transfer.Pretrained, featurizer, s: TagSettings) -> CharLMReader:
+    """A character LM as the tagger reads it: its weights (stateless now), ids mapped."""
+    lm = StatefulEncoder(dataclasses.replace(pre.config, stateful=False))
+    if not s.from_scratch:
+        lm.load_state_dict(pre.tensors, strict=True)
+    if SPACE not in pre.vocab.stoi:
+        raise ValueError(f"{pre.stem}: this character LM never saw a space; it cannot read words")
+    reader = CharLMReader(
+        lm, pre.vocab.stoi[SPACE], pre.vocab.bos_idx, len(featurizer.chars), s.train_char_lms
+    )
+    reader.map_chars(featurizer.chars, pre.vocab)
+    return reader
 
 
 def from_files(s: TagSettings) -> dict[str, list]:

@@ -68,6 +68,21 @@ def test_contract(data, epoch, seed):
 
 
 @settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 12), min_size=1, max_size=40), st.integers(1, 8), st.integers(1, 5))
+def test_feature_columns_pad_like_token_ids(lengths, bs, n_features):
+    """(tokens, F) examples: x is (n, L, F); every column of a real token is the example's,
+    every column of a pad position is the pad id, and the mask is as for token ids."""
+    seqs = [np.tile(np.arange(n_features) + 10 * (i + 1), (n, 1)) for i, n in enumerate(lengths)]
+    pb = PaddedBatches(seqs, list(range(len(seqs))), bs=bs, shuffle=True, seed=1, pad_idx=PAD)
+    for batch in pb:
+        assert batch.x.shape[::2] == (len(batch.y), n_features)
+        for r, i in enumerate(batch.y.tolist()):
+            assert batch.mask[r].sum() == lengths[i]
+            assert (batch.x[r][batch.mask[r]] == torch.from_numpy(seqs[i][0])).all()
+            assert (batch.x[r][~batch.mask[r]] == PAD).all()
+
+
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(1, 12), min_size=1, max_size=40), st.integers(1, 8))
 def test_per_token_labels_align_with_tokens(lengths, bs):
     seqs = make_seqs(lengths)

@@ -89,9 +89,11 @@ def test_rows_and_csv_format_numbers_as_the_table_always_has():
     assert metrics_csv([]) == ""
 
 
-def test_importing_the_trainer_loads_no_ui_library():
+def test_importing_the_library_loads_no_ui_library():
+    """The library sits below the CLI: click, rich and matplotlib load only when used."""
     code = (
-        "import sys, seqlab.train, seqlab.runlog, seqlab.plot, seqlab.checkpoint; "
+        "import sys, seqlab, seqlab.train, seqlab.runlog, seqlab.plot, seqlab.checkpoint, "
+        "seqlab.finetune, seqlab.settings, seqlab.predict, seqlab.transfer; "
         "print([m for m in ('click', 'rich', 'matplotlib') if m in sys.modules])"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -82,7 +82,7 @@ def test_finetune_crf_both_directions_then_predict(lms, tmp_path):
     assert "per type (spans" in (out / "report.txt").read_text()
     best = json.loads((out / "best.json").read_text())
     assert best["head"]["config"]["crf"] is True
-    assert best["encoder"]["backward"]["backward"] is True
+    assert [lm["backward"] for lm in best["encoder"]["lms"]] == [False, True]
 
     text = tmp_path / "in.txt"
     text.write_text("one thousand two , three\n\nnine\n", encoding="utf-8")
@@ -225,3 +225,83 @@ def test_user_errors(lms, tmp_path):
 def test_predict_errors(lms, tmp_path):
     r = CliRunner().invoke(cli, ["predict", str(lms[0]), "--text", "one"])
     assert r.exit_code == 2 and "cannot predict" in r.output
+
+
+def spelled_sentences(stems, seed):
+    """Sentences of words whose tag shows only in their spelling: -ness NOUN, -ed VERB, -ly ADV,
+    Capitalised PROPN, digits NUM, in random order (so neither position nor context helps)."""
+    import random
+
+    rng = random.Random(seed)
+    kinds = {
+        "NOUN": lambda s: s + "ness",
+        "VERB": lambda s: s + "ed",
+        "ADV": lambda s: s + "ly",
+        "PROPN": lambda s: s.capitalize() + "ville",
+        "NUM": lambda s: str(len(s) * 137),
+    }
+    out = []
+    for _ in range(120):
+        tags = rng.choices(list(kinds), k=rng.randint(3, 6))
+        out.append([(kinds[t](rng.choice(stems)), t) for t in tags])
+    return out
+
+
+def write_conll(path, sentences):
+    path.write_text("".join("".join(f"{w}\t{t}\n" for w, t in s) + "\n" for s in sentences))
+    return path
+
+
+def test_default_tagger_needs_no_lm_and_tags_unseen_words_by_their_spelling(tmp_path):
+    train = write_conll(tmp_path / "train.conll", spelled_sentences(["dark", "kind", "soft"], 0))
+    unseen = ["bold", "calm", "deep", "fair", "wild", "warm"]  # no valid word is a train word
+    valid = write_conll(tmp_path / "valid.conll", spelled_sentences(unseen, 1))
+    out = tmp_path / "tagger"
+    r = run("finetune", "tag", "--train", train, "--valid", valid, "--epochs", "8", "--out", out)
+    assert r.exit_code == 0, r.output
+    train_words = {line.split("\t")[0] for line in train.read_text().splitlines() if line}
+    valid_words = {line.split("\t")[0] for line in valid.read_text().splitlines() if line}
+    assert not (valid_words - {str(n * 137) for n in range(3, 5)}) & train_words
+    assert json.loads((out / "scores.json").read_text())["metrics"]["accuracy"] > 0.9
+    best = json.loads((out / "best.json").read_text())
+    assert best["encoder"]["lms"] == [] and best["encoder"]["features"] is not None
+
+
+def test_char_lms_stack_with_a_word_lm_and_predict_needs_only_the_run(lms, tmp_path):
+    char = ["--level", "char", *TINY[:-2], "--bptt", "40"]
+    for name, extra in (("cfwd", []), ("cbwd", ["--backward"])):
+        r = run("pretrain", "human-numbers", *char, *extra, "--out", tmp_path / name)
+        assert r.exit_code == 0, r.output
+    out = tmp_path / "stacked"
+    r = run(
+        "finetune",
+        "tag",
+        "human-numbers-roles",
+        *("--encoder", lms[0], "--encoder", tmp_path / "cfwd"),
+        *("--backward-encoder", tmp_path / "cbwd", "--epochs", "1", "--out", out),
+    )
+    assert r.exit_code == 0, r.output
+    encoder = json.loads((out / "best.json").read_text())["encoder"]
+    assert len(encoder["lms"]) == 1
+    assert [c["lm"]["backward"] for c in encoder["char_lms"]] == [False, True]
+    import shutil
+
+    for name in ("cfwd", "cbwd"):
+        shutil.rmtree(tmp_path / name)
+    r = run("predict", out, "--text", "one thousand two , nine")
+    assert r.exit_code == 0, r.output
+    words = [line.split("\t")[0] for line in r.output.splitlines() if line]
+    assert words == "one thousand two , nine".split()
+
+
+def test_a_char_lm_is_refused_where_words_are_read(tmp_path):
+    lm = tmp_path / "clm"
+    assert run("pretrain", "human-numbers", "--level", "char", *TINY, "--out", lm).exit_code == 0
+    r = CliRunner().invoke(
+        cli, ["finetune", "classify", "human-numbers-parity", "--encoder", str(lm)]
+    )
+    assert r.exit_code == 2 and "--encoder" in r.output and "char-level LM" in r.output
+    r = CliRunner().invoke(
+        cli, ["finetune", "tag", "human-numbers-roles", "--backward-encoder", str(lm)]
+    )
+    assert r.exit_code == 2 and "pass it as --encoder" in r.output

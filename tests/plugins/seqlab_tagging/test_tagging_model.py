@@ -1,21 +1,42 @@
-"""TaggerEncoder (forward + backward, padding-safe) and TagHead (softmax, CRF)."""
+"""TaggerEncoder (LMs forward + backward, own word features, BiLSTM; padding-safe) and
+TagHead (softmax, CRF)."""
 
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlab import Batch, EncoderConfig, SeqModel, StatefulEncoder, load_model, save_model
+from seqlab import Batch, EncoderConfig, SeqModel, StatefulEncoder, Vocab, load_model, save_model
 from seqlab_tagging.encoder import TaggerEncoder
+from seqlab_tagging.features import COLUMNS, Featurizer
 from seqlab_tagging.head import TagHead
+from seqlab_tagging.wordrep import WordFeaturesConfig
 
 V, PAD, BOS = 12, 1, 2
+TRAIN_WORDS = ["The", "cat", "sat", "on", "12,000", "mats", "re-enter", "Tagging", "."]
+
+
+def lm(layers=1, hidden=5, backward=False):
+    config = EncoderConfig(V, hidden=hidden, layers=layers, stateful=False, backward=backward)
+    return StatefulEncoder(config)
 
 
 def encoder(layers=1, backward=True, hidden=5):
-    def one(n):
-        return StatefulEncoder(EncoderConfig(V, hidden=hidden, layers=n, stateful=False))
+    lms = [lm(layers, hidden)] + ([lm(layers, hidden, backward=True)] if backward else [])
+    return TaggerEncoder(lms, BOS, PAD).eval()
 
-    return TaggerEncoder(one(layers), one(layers) if backward else None, BOS).eval()
+
+def featured(context=6, with_lm=True):
+    """A tagger with its own word features (and a BiLSTM, and a forward LM over `vocab`)."""
+    fz = Featurizer.build([TRAIN_WORDS])
+    config = WordFeaturesConfig(
+        len(fz.lower), len(fz.shapes), len(fz.suffixes), len(fz.chars), 6, 3, 4, 5, 7
+    )
+    lms = [lm()] if with_lm else []
+    return TaggerEncoder(lms, BOS, PAD, fz, config, context, drop=0.3).eval()
+
+
+def vocab():
+    return Vocab(["xxunk", "xxpad", "xxbos"] + TRAIN_WORDS[: V - 3])
 
 
 def padded(rows):
@@ -50,48 +71,82 @@ def test_backward_half_reads_xxbos_then_the_sentence_reversed():
     x, _ = padded([words, [9, 10]])
     with torch.no_grad():
         out = enc(x)
-        manual = enc.bwd(torch.tensor([[BOS] + words[::-1]]))[0, 1:].flip(0)
-        fwd = enc.fwd(torch.tensor([[BOS] + words]))[0, 1:]
+        manual = enc.lms[1](torch.tensor([[BOS] + words[::-1]]))[0, 1:].flip(0)
+        fwd = enc.lms[0](torch.tensor([[BOS] + words]))[0, 1:]
     assert out.shape == (2, 4, 10)
     assert torch.allclose(out[0, :, 5:], manual, atol=1e-6)
     assert torch.allclose(out[0, :, :5], fwd, atol=1e-6)
 
 
+sentences = st.lists(
+    st.lists(
+        st.sampled_from(TRAIN_WORDS + ["unseen", "Élan", "xxpad", "1999"]), min_size=1, max_size=6
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(sentences, st.integers(0, 1000))
+def test_with_features_and_bilstm_each_row_is_read_as_if_alone(batch, seed):
+    """The char CNN's max, the BiLSTM's backward pass and the LM never see padding."""
+    torch.manual_seed(seed)
+    enc, v = featured(), vocab()
+    width = max(len(s) for s in batch)
+    x = torch.full((len(batch), width, COLUMNS), PAD)
+    for i, words in enumerate(batch):
+        x[i, : len(words)] = torch.from_numpy(enc.featurizer.encode(words, v))
+    with torch.no_grad():
+        out = enc(x)
+        for i, words in enumerate(batch):
+            alone = enc(torch.from_numpy(enc.featurizer.encode(words, v))[None])
+            assert torch.allclose(out[i, : len(words)], alone[0], atol=1e-5)
+    assert out.shape == (len(batch), width, 12)
+
+
+def test_unseen_words_still_get_their_spelling():
+    enc, v = featured(with_lm=False), vocab()
+    ids = enc.featurizer.encode(["Unseenly", "unseenly"], v)
+    unk = enc.featurizer.lower.unk_idx
+    assert ids[0, 1] == ids[1, 1] == unk  # the word itself is unknown...
+    assert ids[0, 2] != ids[1, 2]  # ...but its shape (Xxxxx vs xxxx) tells them apart
+    assert (ids[0, 4:12] != PAD).all() and ids[0, 12] == PAD  # 8 characters, then padding
+
+
 def test_layer_groups_pair_directions_and_cover_every_parameter_once():
-    enc = TaggerEncoder(
-        StatefulEncoder(EncoderConfig(V, hidden=4, layers=3, stateful=False)),
-        StatefulEncoder(EncoderConfig(V, hidden=4, layers=1, stateful=False)),
-        BOS,
-    )
+    enc = TaggerEncoder([lm(3, 4), lm(1, 4, backward=True)], BOS, PAD)
     model = SeqModel(enc, TagHead(enc, ["A", "B"], crf=True))
     groups = model.layer_groups()
     assert len(groups) == 5  # embeddings, 3 layers, head
     ids = [id(p) for g in groups for p in g]
     assert sorted(ids) == sorted(id(p) for p in model.parameters())
     assert len(set(ids)) == len(ids)
-    top_layer = {id(p) for p in enc.fwd.rnns[2].parameters()} | {
-        id(p) for p in enc.bwd.rnns[0].parameters()
+    top_layer = {id(p) for p in enc.lms[0].rnns[2].parameters()} | {
+        id(p) for p in enc.lms[1].rnns[0].parameters()
     }
     assert {id(p) for p in groups[3]} == top_layer  # a shallower encoder aligns at the top
 
 
 def test_checkpoint_round_trip(tmp_path):
     torch.manual_seed(0)
-    enc = encoder(layers=2)
+    enc = featured()
     model = SeqModel(enc, TagHead(enc, ["A", "B", "C"], crf=True)).eval()
     meta = {
         "encoder_kind": "tagger",
         "encoder": enc.to_dict(),
         "head": {"kind": "tag", "config": model.head.config()},
-        "vocab": ["xxunk", "xxpad", "xxbos"] + [f"w{i}" for i in range(V - 3)],
+        "vocab": vocab().itos,
     }
     save_model(tmp_path / "best", model, meta)
-    loaded, vocab, _ = load_model(tmp_path / "best")
-    x, mask = padded([[3, 4, 5], [6]])
+    loaded, vocab_, _ = load_model(tmp_path / "best")
+    assert loaded.encoder.featurizer == enc.featurizer  # predict needs only the run
+    x = torch.stack([torch.from_numpy(enc.featurizer.encode(["The", "cat", "sat"], vocab()))])
+    mask = torch.ones(1, 3, dtype=torch.bool)
     with torch.no_grad():
         assert torch.allclose(model(x, mask), loaded.eval()(x, mask))
     assert loaded.head.decode(loaded(x, mask), mask) == model.head.decode(model(x, mask), mask)
-    assert len(vocab) == V
+    assert len(vocab_) == V
 
 
 def test_losses_ignore_padding():

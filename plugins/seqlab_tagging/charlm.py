@@ -1,0 +1,106 @@
+"""CharLMReader: a word's vector from a character LM, Flair's contextual string embeddings
+(Akbik et al. 2018).
+
+The sentence is one string with a space before every word and after the last one, read in
+one pass by the LM (after `xxbos`, as every pretraining document began):
+
+    S        ␣ T h e ␣ c a t ␣
+    forward  reads xxbos S            word j: the output at the space after it   (has seen
+                                                                                  the word)
+    backward reads xxbos reversed(S)  word j: the output at the space before it  (has seen
+                                                                                  it, from
+                                                                                  the right)
+
+So each word's vector has read the whole word and everything on one side of it. The string is
+built on the fly from the tagger's character columns (seqlab_tagging.features), whose ids are
+mapped to the LM's own character ids by `lm_ids` (a character the LM never saw reads as its
+xxunk). Frozen by default, as in Flair: the LM stays in eval mode (no dropout) and its
+weights out of every layer group; `trainable=True` fine-tunes it with the tagger.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from seqlab import EncoderConfig, StatefulEncoder, Vocab, flip_padded
+
+SPACE = " "
+
+
+class CharLMReader(nn.Module):
+    def __init__(
+        self, lm: StatefulEncoder, space: int, bos: int, n_chars: int, trainable: bool = False
+    ):
+        super().__init__()
+        self.lm, self.space, self.bos, self.trainable = lm, space, bos, trainable
+        self.pad = lm.config.pad_idx
+        # tagger character id -> this LM's character id (filled by `map_chars`, or by loading)
+        self.lm_ids: Tensor
+        self.register_buffer("lm_ids", torch.zeros(n_chars, dtype=torch.long))
+        if not trainable:
+            lm.requires_grad_(False)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], n_chars: int) -> CharLMReader:
+        lm = StatefulEncoder(EncoderConfig(**config["lm"]))
+        return cls(lm, config["space"], config["bos"], n_chars, config["trainable"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lm": self.lm.to_dict(),
+            "space": self.space,
+            "bos": self.bos,
+            "trainable": self.trainable,
+        }
+
+    def map_chars(self, tagger_chars: Vocab, lm_chars: Vocab) -> None:
+        ids = [lm_chars.stoi.get(c, lm_chars.unk_idx) for c in tagger_chars.itos]
+        self.lm_ids.copy_(torch.tensor(ids))
+        self.lm_ids[tagger_chars.pad_idx] = self.pad
+
+    @property
+    def out_size(self) -> int:
+        return self.lm.out_size
+
+    def train(self, mode: bool = True) -> CharLMReader:
+        super().train(mode)
+        if not self.trainable:
+            self.lm.eval()  # a frozen LM reads as it was pretrained: no dropout
+        return self
+
+    def forward(self, chars: Tensor, words: Tensor, pad: int) -> Tensor:
+        """chars: (bs, L, W) tagger character ids of each word (left-aligned, `pad` after);
+        words: (bs, L) True on real words -> (bs, L, out_size)."""
+        bs, length, width = chars.shape
+        real = chars != pad
+        n = real.sum(-1) * words  # characters per word (0 for a pad word)
+        # slots: a space before each word, then its characters; compacted left in order
+        slots = torch.cat([chars.new_full((bs, length, 1), -1), self.lm_ids[chars]], dim=-1)
+        valid = torch.cat([words[..., None], real & words[..., None]], dim=-1)
+        slots, valid = slots.reshape(bs, -1), valid.reshape(bs, -1)
+        order = torch.argsort((~valid).to(torch.int8), dim=1, stable=True)
+        stream = slots.gather(1, order).masked_fill(~valid.gather(1, order), self.pad)
+        total = valid.sum(1)  # the final space goes right after the last character
+        stream = torch.cat([stream, stream.new_full((bs, 1), self.pad)], dim=1)
+        stream = stream.masked_fill(stream == -1, self.space)
+        stream.scatter_(1, total[:, None], self.space)
+        mask = torch.arange(stream.size(1), device=chars.device)[None] <= total[:, None]
+        start = torch.cumsum(n + 1, dim=1) - (n + 1)  # each word's leading space in S
+        if self.lm.config.backward:
+            out = self._read(flip_padded(stream, mask))
+            at = (total[:, None] + 1) - start  # T - start, with xxbos at 0 and T = total + 1
+        else:
+            out = self._read(stream)
+            at = start + n + 2  # the space after the word, after xxbos
+        at = at.masked_fill(~words, 0)
+        return out.gather(1, at[..., None].expand(-1, -1, out.size(-1)))
+
+    def _read(self, stream: Tensor) -> Tensor:
+        x = torch.cat([stream.new_full((stream.size(0), 1), self.bos), stream], dim=1)
+        if self.trainable:
+            return self.lm(x)
+        with torch.no_grad():
+            return self.lm(x)
