@@ -1,11 +1,11 @@
 """Text files -> tokens -> ids, written once as memory-mapped .npy files and cached.
 
-The tokenizer is Hugging Face `tokenizers` (Rust): its `Whitespace` pre-tokenizer splits on the
-regex `\\w+|[^\\w\\s]+` (words, and runs of punctuation), a `WordLevel` trainer counts the words
-and a `WordLevel` model maps them to ids, all outside the GIL and on every core. Two streaming
-passes, so memory holds the word counts and a few MiB of text, never the corpus:
+The tokens are words (seqlab.wordtokens: Hugging Face `tokenizers`, words and runs of
+punctuation) or, with `level="char"`, characters (seqlab.chartokens: spaces and newlines
+included, no pre-tokenizer). Two streaming passes, so memory holds the counts and a few MiB of
+text, never the corpus:
 
-  1. count words in the train text (the vocab never sees the validation text);
+  1. count tokens in the train text (the vocab never sees the validation text);
   2. encode train and valid, appending ids to `train.npy` / `valid.npy`, one file per split
      (uint16 when the vocab has at most 65,536 tokens, else uint32). Each document starts with
      xxbos: a file is one document, or each non-blank line with `doc_per_line`.
@@ -22,75 +22,78 @@ when several processes (torchrun ranks, machines on a shared disk) build it at o
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import shutil
-import struct
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tokenizers
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.text import Text
-from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
+from seqlab import chartokens, wordtokens
+from seqlab.chartokens import CharEncoder
 from seqlab.corpus import Corpus
-from seqlab.textfiles import ERRORS, find_files, line_after, read_pieces, sha256
-from seqlab.vocab import BOS, SPECIALS, UNK, Vocab
+from seqlab.npyfile import NpyWriter
+from seqlab.settings import check, setting
+from seqlab.textfiles import BLOCK, ERRORS, find_files, line_after, read_pieces, sha256
+from seqlab.vocab import SPECIALS, UNK, Vocab
+from seqlab.wordtokens import PRE_TOKENIZER, UNIT, WordEncoder, tokenize
+
+# `tokenize` (words as the cache splits them, for readers of labelled text) and `find_files`
+# are re-exported: plugins call them as seqlab.tokenize.tokenize / .find_files
+__all__ = ["TextSettings", "cache_key", "default_cache_root", "find_files", "load", "prepare"]
+__all__ += ["tokenize"]
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 FORMAT_VERSION = 1
-PRE_TOKENIZER = r"Whitespace: \w+|[^\w\s]+"
-# tokenizers is fastest on inputs of a few KiB (measured: 2x faster than on 256 KiB, and than
-# on single lines), and spreads a batch of them over its threads.
-UNIT = 1 << 13  # bytes of text per input to the tokenizer
-BATCH = 1 << 20  # characters per `encode_batch_fast` call (~100 bytes a token while in it)
+
+
+LEVELS = ("word", "char")
 
 
 @dataclass(frozen=True)
 class TextSettings:
     """Everything that changes the ids (and so the cache key)."""
 
-    doc_per_line: bool = False
-    max_vocab: int = 60_000
-    min_freq: int = 2
-    errors: str = "strict"
-    valid_fraction: float = 0.05  # used when no valid files are given
+    doc_per_line: bool = setting(
+        False, "Each non-blank line is a document (starts with xxbos); else each file is one."
+    )
+    max_vocab: int = setting(
+        60_000,
+        "Keep at most this many tokens, the most frequent; the rest become xxunk.",
+        min=len(SPECIALS),
+        min_open=True,  # room for one token beside the specials
+    )
+    min_freq: int = setting(2, "Keep only tokens seen at least this often.", min=1)
+    errors: str = setting(
+        "strict",
+        "strict: stop at a binary or non-UTF-8 file, naming it and the byte offset; "
+        "replace: read bad bytes as U+FFFD.",
+        choices=ERRORS,
+    )
+    valid_fraction: float = setting(
+        0.05,
+        "Without --valid: validate on this last fraction of the text, by bytes, from a line "
+        "start on.",
+        min=0,
+        max=1,
+        min_open=True,
+        max_open=True,
+    )
+    # word: the pre-tokenizer's words and punctuation runs; char: every character, spaces
+    # and newlines included (seqlab.chartokens). Set by `--level`, not an option of its own.
+    level: str = setting("word", "What a token is.", choices=LEVELS, cli=False)
 
     def __post_init__(self) -> None:
-        if self.max_vocab <= len(SPECIALS):
-            raise ValueError(f"--max-vocab must be above {len(SPECIALS)} (the special tokens)")
-        if self.min_freq < 1:
-            raise ValueError(f"--min-freq must be at least 1, got {self.min_freq}")
-        if self.errors not in ERRORS:
-            raise ValueError(f"--errors must be one of {', '.join(ERRORS)}, got {self.errors!r}")
-        if not 0 < self.valid_fraction < 1:
-            raise ValueError(f"--valid-fraction must be between 0 and 1, got {self.valid_fraction}")
-
-
-def pre_tokenizer() -> pre_tokenizers.PreTokenizer:
-    return pre_tokenizers.Whitespace()
-
-
-_PRE = pre_tokenizer()
-
-
-def tokenize(text: str) -> list[str]:
-    """The tokens of one text, as the cache builder splits them."""
-    return [t for t, _ in _PRE.pre_tokenize_str(text)]
+        check(self)
 
 
 def default_cache_root() -> Path:
@@ -127,7 +130,10 @@ def prepare(
 ) -> Path:
     """The cache directory for these files and settings, built unless it exists already."""
     settings = settings or TextSettings()
-    console = console or Console(stderr=True)
+    if console is None:
+        from rich.console import Console
+
+        console = Console(stderr=True)
     root = Path(cache_root or default_cache_root()) / "text"
     train_files = find_files(train, glob)
     valid_files = find_files(valid, glob) if valid else []
@@ -165,10 +171,19 @@ def cache_key(parts: Iterable[Part], settings: TextSettings) -> str:
         "format": FORMAT_VERSION,
         "pre_tokenizer": PRE_TOKENIZER,
         "tokenizers": tokenizers.__version__,
-        "settings": asdict(settings),
+        "settings": _key_settings(settings),
         "files": [[p.split, p.sha256] for p in parts],
     }
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _key_settings(settings: TextSettings) -> dict:
+    """The settings in the key; `level` only when it is not word, so the caches built before
+    there were levels keep their keys (and their runs can still be resumed)."""
+    d = asdict(settings)
+    if d["level"] == "word":
+        del d["level"]
+    return d
 
 
 def load(cache_dir: Path) -> Corpus:
@@ -245,9 +260,7 @@ def _build(
                 highlight=False,
             )
     _report_vocab(vocab, distinct, settings, console)
-    tok = Tokenizer(models.WordLevel(vocab=vocab.stoi, unk_token=UNK))
-    tok.pre_tokenizer = pre_tokenizer()
-    dtype = np.uint16 if len(vocab) <= 2**16 else np.uint32
+    encoder = CharEncoder(vocab) if settings.level == "char" else WordEncoder(vocab)
     splits = {}
     for split in ("train", "valid"):
         todo = [p for p in parts if p.split == split and p.has_text]
@@ -256,8 +269,9 @@ def _build(
                 f"no text left for the {split} split; "
                 + ("add files" if split == "train" else "give --valid files or more text")
             )
+        ids = _ids(todo, encoder, settings)
         splits[split] = _encode_split(
-            out / f"{split}.npy", todo, tok, vocab, dtype, settings, progress
+            out / f"{split}.npy", ids, todo, vocab, encoder.dtype, progress
         )
         unk = splits[split]["unk"] / max(splits[split]["tokens"], 1)
         console.print(
@@ -266,11 +280,12 @@ def _build(
             highlight=False,
         )
     (out / "vocab.json").write_text(vocab.to_json(), encoding="utf-8")
-    tok.save(str(out / "tokenizer.json"))
+    if isinstance(encoder, WordEncoder):
+        encoder.save(out / "tokenizer.json")
     meta = {
         "format": FORMAT_VERSION,
         "key": key,
-        "pre_tokenizer": PRE_TOKENIZER,
+        "pre_tokenizer": PRE_TOKENIZER if settings.level == "word" else "characters",
         "tokenizers": tokenizers.__version__,
         "settings": asdict(settings),
         "files": len({p.path for p in parts}),
@@ -286,7 +301,7 @@ def _build(
             for p in parts
         ],
         "vocab": {"size": len(vocab), "distinct": distinct},
-        "dtype": np.dtype(dtype).name,
+        "dtype": np.dtype(encoder.dtype).name,
         "splits": splits,
         "seconds": round(time.perf_counter() - start, 3),
     }
@@ -294,32 +309,30 @@ def _build(
 
 
 def _count(parts: list[Part], settings: TextSettings, progress: Progress) -> tuple[Vocab, int]:
-    """Pass 1: count the words of the train text; check every file decodes; find empty parts."""
-    task = progress.add_task("counting words", total=sum(p.size for p in parts))
+    """Pass 1: count the tokens of the train text; check every file decodes; find empty parts."""
+    task = progress.add_task(f"counting {settings.level}s", total=sum(p.size for p in parts))
 
     def texts(split: str) -> Iterator[str]:
         for p in parts:
             if p.split != split:
                 continue
             p.has_text = False
-            for _, size, text in read_pieces(p.path, p.start, p.end, settings.errors, block=UNIT):
+            for _, size, text in _read(p, settings, UNIT):
                 p.has_text = p.has_text or not (text.isspace() or not text)
                 progress.advance(task, size)
                 yield text
 
-    counter = Tokenizer(models.WordLevel(unk_token=UNK))
-    counter.pre_tokenizer = pre_tokenizer()
-    trainer = trainers.WordLevelTrainer(
-        vocab_size=2**31, min_frequency=settings.min_freq, special_tokens=[], show_progress=False
-    )
-    counter.train_from_iterator(texts("train"), trainer=trainer)
+    min_freq, max_vocab = settings.min_freq, settings.max_vocab
+    if settings.level == "char":
+        counts = chartokens.count(texts("train"), settings.doc_per_line)
+        vocab = chartokens.build_vocab(counts, max_vocab, min_freq)
+        distinct = sum(n >= min_freq for n in counts.values())
+    else:
+        vocab, distinct = wordtokens.count(texts("train"), min_freq, max_vocab)
     for _ in texts("valid"):  # not counted: only checked, so a bad file stops us now
         pass
     progress.remove_task(task)
-    # WordLevel ids run by count, descending, ties in string order: take the first ones.
-    words = [w for w, _ in sorted(counter.get_vocab().items(), key=lambda kv: kv[1])]
-    kept = [w for w in words if w not in SPECIALS][: settings.max_vocab - len(SPECIALS)]
-    return Vocab(list(SPECIALS) + kept), len(words)
+    return vocab, distinct
 
 
 def _report_vocab(vocab: Vocab, distinct: int, settings: TextSettings, console: Console) -> None:
@@ -339,19 +352,17 @@ def _report_vocab(vocab: Vocab, distinct: int, settings: TextSettings, console: 
 
 def _encode_split(
     path: Path,
+    pieces: Iterator[tuple[np.ndarray, int]],
     parts: list[Part],
-    tok: Tokenizer,
     vocab: Vocab,
     dtype,
-    settings: TextSettings,
     progress: Progress,
 ) -> dict[str, int]:
     """Pass 2: ids of every document, appended to one .npy file in batches."""
     task = progress.add_task(f"tokenizing {path.stem}", total=sum(p.size for p in parts), tokens=0)
     stats = {"tokens": 0, "docs": 0, "unk": 0}
     with NpyWriter(path, dtype) as out:
-        for texts, size in _batches(_units(parts, settings)):
-            ids = encode(tok, texts, dtype)
+        for ids, size in pieces:
             out.append(ids)
             stats["tokens"] += len(ids)
             stats["docs"] += int(np.count_nonzero(ids == vocab.bos_idx))
@@ -361,96 +372,51 @@ def _encode_split(
     return stats
 
 
-def _units(parts: list[Part], settings: TextSettings) -> Iterator[tuple[str, int]]:
-    """(text, bytes read) in stream order, each document's start marked by the word xxbos, as
-    fastai does: the vocab maps it to its id, so no document needs its own encode call."""
-    for p in parts:
-        pieces = read_pieces(
-            p.path,
-            p.start,
-            p.end,
-            settings.errors,
-            split_long_lines=not settings.doc_per_line,
-            block=UNIT,
-        )
-        for i, (_, size, text) in enumerate(pieces):
-            if settings.doc_per_line:
-                lines = [line for line in text.split("\n") if line and not line.isspace()]
-                yield "".join(f"{BOS} {line}\n" for line in lines), size
-            else:
-                yield f"{BOS} {text}" if i == 0 else text, size
+def _read(p: Part, settings: TextSettings, block: int) -> Iterator[tuple[int, int, str]]:
+    """The pieces of a part; with doc_per_line never cut inside a line (it is a document)."""
+    split_long_lines = not settings.doc_per_line
+    return read_pieces(p.path, p.start, p.end, settings.errors, split_long_lines, block)
 
 
-def _batches(units: Iterator[tuple[str, int]]) -> Iterator[tuple[list[str], int]]:
-    """Units grouped into batches of about BATCH characters (one encode call each)."""
-    while True:
-        texts, chars, size = [], 0, 0
-        for text, n in units:
-            texts.append(text)
-            chars, size = chars + len(text), size + n
-            if chars >= BATCH:
-                break
-        if not texts:
-            return
-        yield texts, size
+def _ids(parts: list[Part], encoder: WordEncoder | CharEncoder, settings: TextSettings):
+    """(ids, bytes read) of the parts, in stream order, xxbos where a document starts."""
+    if isinstance(encoder, CharEncoder):  # numpy does the work: big blocks cost no more
+        for p in parts:
+            for i, (_, size, text) in enumerate(_read(p, settings, BLOCK)):
+                yield encoder.documents(text, i == 0, settings.doc_per_line), size
+        return
+    units = (
+        (wordtokens.marked(text, i == 0, settings.doc_per_line), size)
+        for p in parts
+        for i, (_, size, text) in enumerate(_read(p, settings, UNIT))
+    )
+    for texts, size in wordtokens.batches(units):
+        yield encoder.encode(texts), size
 
 
-def encode(tok: Tokenizer, texts: list[str], dtype) -> np.ndarray:
-    """The ids of `texts`, joined."""
-    ids = [e.ids for e in tok.encode_batch_fast(texts, add_special_tokens=False)]
-    n = sum(map(len, ids))
-    return np.fromiter(itertools.chain.from_iterable(ids), dtype=dtype, count=n)
-
-
-class NpyWriter:
-    """Append to a 1-d .npy file whose length is unknown until the end: the header has a fixed
-    size and is rewritten on close (the file is then an ordinary .npy for np.load / mmap)."""
-
-    HEADER = 128  # bytes, a multiple of 64 as the .npy format asks, room for any length
-
-    def __init__(self, path: Path, dtype):
-        self.path, self.dtype, self.n = Path(path), np.dtype(dtype), 0
-        self.f = open(self.path, "wb")  # noqa: SIM115  (closed in close())
-        self.f.write(b"\0" * self.HEADER)
-
-    def append(self, ids: np.ndarray) -> None:
-        self.f.write(np.ascontiguousarray(ids, dtype=self.dtype).tobytes())
-        self.n += len(ids)
-
-    def close(self) -> None:
-        self.f.seek(0)
-        self.f.write(npy_header(self.dtype, self.n, self.HEADER))
-        self.f.close()
-
-    def __enter__(self) -> NpyWriter:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def npy_header(dtype: np.dtype, n: int, size: int) -> bytes:
-    """A version 1.0 .npy header of exactly `size` bytes for a 1-d array of n items."""
-    d = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (n,)}
-    body = repr(d).encode("latin1")
-    pad = size - 10 - len(body) - 1
-    if pad < 0:
-        raise ValueError(f"npy header for {n} items does not fit in {size} bytes")
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", size - 10) + body + b" " * pad + b"\n"
-
-
-# -- progress ----------------------------------------------------------------------------------
-
-
-class TokensPerSecond(ProgressColumn):
-    def render(self, task) -> Text:
-        tokens = task.fields.get("tokens")
-        if tokens is None or not task.elapsed:
-            return Text("")
-        return Text(f"{tokens / task.elapsed / 1e6:.2f}M tokens/s", style="progress.data.speed")
+# -- progress (rich is imported here, when a cache is built, not by `import seqlab`) -------
 
 
 def _progress(console: Console) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+    from rich.text import Text
+
+    class TokensPerSecond(ProgressColumn):
+        def render(self, task) -> Text:
+            tokens = task.fields.get("tokens")
+            if tokens is None or not task.elapsed:
+                return Text("")
+            rate = tokens / task.elapsed / 1e6
+            return Text(f"{rate:.2f}M tokens/s", style="progress.data.speed")
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

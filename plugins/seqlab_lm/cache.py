@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from seqlab import atomic_write
+from seqlab.settings import check, setting
 
 CACHE_FILE = "cache.json"
 
@@ -36,17 +37,14 @@ class CacheConfig:
     # Defaults: the best mean accuracy on the held-out tail of human numbers' train split
     # (last 15%) for the default model, 3 seeds, read as its training bs (32) reads it
     # (docs/accuracy.md). `seqlab tune-cache RUN` tunes them for a given run and bs.
-    lam: float = 0.45
-    theta: float = 10.0
-    window: int = 2000
+    lam: float = setting(
+        0.45, "Weight of the cache in the mix (0: model only).", min=0, max=1, max_open=True
+    )
+    theta: float = setting(10.0, "Flatness: larger trusts the most similar state more.", min=0)
+    window: int = setting(2000, "Hidden states kept, per row.", min=1)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.lam < 1.0:
-            raise ValueError(f"cache lam must be in [0, 1), got {self.lam}")
-        if not self.theta >= 0.0:
-            raise ValueError(f"cache theta must be >= 0, got {self.theta}")
-        if self.window < 1:
-            raise ValueError(f"cache window must be at least 1, got {self.window}")
+        check(self)
 
     def describe(self) -> str:
         return f"lam={self.lam:g} theta={self.theta:g} window={self.window}"
@@ -81,7 +79,7 @@ class CacheConfig:
     def _from(cls, raw: dict, where: Path) -> CacheConfig:
         try:
             return cls(lam=raw["lam"], theta=raw["theta"], window=int(raw["window"]))
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, ValueError) as e:
             raise ValueError(
                 f"{where}: not a cache settings file ({e}); rerun `seqlab tune-cache`"
             ) from None

@@ -10,33 +10,13 @@ from pathlib import Path
 
 import click
 
-from seqlab import atomic_write, device_option, user_errors
+from seqlab import atomic_write
+from seqlab.options import UserError, device_option, user_errors
+from seqlab.settings import SettingError
+from seqlab.train import resolve_device
 from seqlab_lm.cache import CacheConfig
-from seqlab_lm.scoring import SPLITS, Tally, load_run, resolve_device, score, split_stream, tune
-
-RUN = click.argument("run_dir", metavar="RUN", type=click.Path(path_type=Path, file_okay=False))
-CHECKPOINT = click.option(
-    "--checkpoint",
-    type=click.Choice(["last", "best"]),
-    default="last",
-    show_default=True,
-    help="Which checkpoint of RUN. `best` was picked by its validation loss, so on a run "
-    "validated on valid it has seen valid; `last` has not.",
-)
-BS = click.option(
-    "--bs",
-    type=int,
-    default=None,
-    help="Rows read in parallel [default: the run's bs, as in its metrics.csv]. "
-    "Each row starts with an empty state and cache; --bs 1 reads one stream.",
-)
-CACHE_FROM = click.option(
-    "--cache-from",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Take the cache settings from this run (or cache.json) instead of RUN's own, e.g. "
-    "a --holdout run tuned with `seqlab tune-cache`.",
-)
+from seqlab_lm.options import BS, CACHE_FROM, CHECKPOINT, RUN
+from seqlab_lm.scoring import SPLITS, Tally, load_run, score, split_stream, tune
 
 
 def _csv(rows: list[dict]) -> str:
@@ -92,7 +72,13 @@ def _print_errors(title: str, rows: list[dict], by: str, top: int) -> None:
     "write them to RUN/errors-SPLIT[-cache].csv.",
 )
 @CACHE_FROM
-@click.option("--top", default=10, show_default=True, help="Error groups to print.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Error groups to print.",
+)
 @BS
 @CHECKPOINT
 @device_option
@@ -190,6 +176,7 @@ def _floats(text: str) -> list[float]:
 )
 @click.option(
     "--holdout",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.1,
     show_default=True,
     help="Tail of train to tune on, when RUN was not trained with --holdout "
@@ -197,6 +184,7 @@ def _floats(text: str) -> list[float]:
 )
 @click.option(
     "--max-tokens",
+    type=click.IntRange(min=1),
     default=200_000,
     show_default=True,
     help="Tune on at most this many predictions (the outputs are kept in memory).",
@@ -217,8 +205,12 @@ def tune_cache(run_dir, windows, thetas, lams, metric, holdout, max_tokens, bs, 
     """
     windows_ = [int(w) for w in _floats(windows)]
     grid = {"windows": windows_, "thetas": _floats(thetas), "lams": _floats(lams)}
-    for w in windows_:
-        CacheConfig(window=w)  # validate before the work
+    for option, values in grid.items():  # before the work, each value as CacheConfig checks it
+        for value in values:
+            try:
+                CacheConfig(**{option[:-1]: value})
+            except SettingError as e:
+                raise UserError(f"--{option} {value:g}: {e.problem}") from None
     model, _, config = load_run(run_dir, checkpoint)
     held = config["data"].get("holdout") or 0.0
     if not held:

@@ -1,21 +1,22 @@
 """`seqlab generate RUN --prompt TEXT`: continue a text with the language model in RUN.
 
-The prompt is read token by token (whitespace-separated, as the corpus was tokenised)
-after `xxbos`, with the state carried along; then each new token is fed back in. With
-`--cache`, the prompt and what has been generated so far fill the neural cache.
+The prompt is read token by token after `xxbos`, with the state carried along; then each
+new token is fed back in. A word LM's tokens are the prompt's whitespace-separated words (as
+the corpus was tokenised) and it writes words joined by spaces; a character LM's tokens are
+the prompt's characters, and it writes characters. With `--cache`, the prompt and what has
+been generated so far fill the neural cache.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import click
 import torch
 import torch.nn.functional as F
 
-from seqlab import BOS, UNK, UserError, user_errors
+from seqlab import BOS, UNK
+from seqlab.options import UserError, user_errors
 from seqlab_lm.cache import CacheConfig, NeuralCache
-from seqlab_lm.evaluate import CACHE_FROM
+from seqlab_lm.options import CACHE_FROM, CHECKPOINT, RUN
 from seqlab_lm.scoring import load_run
 
 
@@ -56,12 +57,18 @@ def continue_text(
 
 
 @click.command()
-@click.argument("run_dir", metavar="RUN", type=click.Path(path_type=Path, file_okay=False))
+@RUN
 @click.option("--prompt", required=True, help='Text to continue, e.g. "eight thousand one ,".')
-@click.option("--n", default=40, show_default=True, help="Tokens to generate.")
+@click.option(
+    "--n",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Tokens to generate (characters, for a character LM).",
+)
 @click.option(
     "--temperature",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     default=None,
     help="Sample with this temperature (< 1: safer, > 1: wilder) [default: 1].",
 )
@@ -75,14 +82,14 @@ def continue_text(
     "numbers or sentences: from a few tokens it copies noise, and then its own output.",
 )
 @CACHE_FROM
-@click.option("--seed", default=None, type=int, help="Seed for sampling (repeatable output).")
+# not seqlab.options' --seed: without one, sampling differs from call to call, on purpose
 @click.option(
-    "--checkpoint",
-    type=click.Choice(["last", "best"]),
-    default="last",
-    show_default=True,
-    help="Which checkpoint of RUN.",
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seed for sampling (repeatable output).",
 )
+@CHECKPOINT
 @user_errors
 def generate(run_dir, prompt, n, temperature, greedy, use_cache, cache_from, seed, checkpoint):
     """Continue PROMPT with the language model in RUN and print the text.
@@ -93,17 +100,16 @@ def generate(run_dir, prompt, n, temperature, greedy, use_cache, cache_from, see
     """
     if greedy and temperature is not None:
         raise UserError("--greedy and --temperature exclude each other: pick one")
-    if temperature is not None and not temperature > 0:
-        raise UserError(f"--temperature must be positive, got {temperature}")
-    if n < 1:
-        raise UserError(f"--n must be at least 1, got {n}")
     model, vocab, config = load_run(run_dir, checkpoint)
-    tokens = prompt.split()
-    if not tokens:
+    chars = config.get("level") == "char"
+    sep = "" if chars else " "
+    tokens = list(prompt) if chars else prompt.split()
+    if not prompt.strip():
         raise UserError("--prompt is empty: give some text to continue")
     unknown = sorted({t for t in tokens if t not in vocab.stoi})
     if unknown:
-        click.echo(f"note: not in the vocabulary, read as {UNK}: {' '.join(unknown)}", err=True)
+        shown = " ".join(repr(t) if chars else t for t in unknown)
+        click.echo(f"note: not in the vocabulary, read as {UNK}: {shown}", err=True)
     backward = config["encoder"].get("backward", False)
     if backward:  # a backward LM reads right to left: it writes what comes before the prompt
         tokens = tokens[::-1]
@@ -120,4 +126,5 @@ def generate(run_dir, prompt, n, temperature, greedy, use_cache, cache_from, see
         generator,
     )
     words = [vocab.itos[i] for i in new]
-    click.echo(" ".join(words[::-1] + [prompt.strip()] if backward else [prompt.strip()] + words))
+    given = prompt if chars else prompt.strip()
+    click.echo(sep.join(words[::-1] + [given] if backward else [given] + words))

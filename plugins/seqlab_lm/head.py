@@ -7,6 +7,9 @@ AR and TAR (Merity et al. 2017, AWD-LSTM) regularise the encoder's top-layer out
 during training: AR adds alpha * mean(dropped output ** 2) (keeps activations small),
 TAR adds beta * mean((h_t - h_(t-1)) ** 2) (keeps them slowly changing). Both are
 computed in `forward`, where the outputs are, and added by `loss` in training only.
+
+A character LM (`bpc=True`) also reports bits per character, the figure char-LM papers
+give: the valid loss in bits instead of nats (loss / ln 2).
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ class LMHead(Head):
         last_only: bool = False,
         alpha: float = 0.0,
         beta: float = 0.0,
+        bpc: bool = False,
     ):
         super().__init__()
         self.out_drop, self.tie, self.last_only = out_drop, tie, last_only
-        self.alpha, self.beta = alpha, beta
+        self.alpha, self.beta, self.bpc = alpha, beta, bpc
         self._reg: Tensor | None = None  # AR + TAR of the last training forward
         emb = encoder.embedding
         # Tying needs the decoder's input to have the embedding's size.
@@ -84,7 +88,10 @@ class LMHead(Head):
     def reduce(self, steps: list[dict[str, Any]], loss: float) -> dict[str, float]:
         n = sum(s["n"] for s in steps)
         accuracy = sum(s["correct"] for s in steps) / max(n, 1)
-        return {"accuracy": accuracy, "perplexity": math.exp(min(loss, 50.0))}
+        metrics = {"accuracy": accuracy, "perplexity": math.exp(min(loss, 50.0))}
+        if self.bpc:
+            metrics["bpc"] = loss / math.log(2)
+        return metrics
 
     def config(self) -> dict[str, Any]:
         return {
@@ -93,4 +100,5 @@ class LMHead(Head):
             "last_only": self.last_only,
             "alpha": self.alpha,
             "beta": self.beta,
+            **({"bpc": True} if self.bpc else {}),  # absent in word LMs' checkpoints, as before
         }

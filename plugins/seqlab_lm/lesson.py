@@ -10,27 +10,28 @@ import csv
 import io
 import statistics
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from seqlab import (
-    Interrupted,
+from seqlab import Interrupted, atomic_write, registry
+from seqlab.options import (
     UserError,
-    atomic_write,
     default_run_dir,
     device_option,
-    registry,
+    out_option,
+    seed_option,
     user_errors,
     writable_dir,
 )
+from seqlab.stream import LAYOUTS
 from seqlab_lm import presets
 from seqlab_lm.lesson_plot import plot_lesson
-from seqlab_lm.pretrain import make_config, pretrain, run
+from seqlab_lm.settings import PretrainSettings
+from seqlab_lm.training import run
 
 
 @dataclass
@@ -51,16 +52,12 @@ class Result:
         return statistics.stdev(self.accuracies) if len(self.accuracies) > 1 else 0.0
 
 
-def pretrain_defaults() -> dict:
-    """The value of every `seqlab pretrain` option when none is given."""
-    ctx = pretrain.make_context("pretrain", [], resilient_parsing=True)
-    return {k: v for k, v in ctx.params.items() if k not in ("corpus", "model", "out", "resume")}
-
-
 def run_config(corpus, vocab, name: str, preset: dict, seed: int, overrides: dict) -> dict:
-    opts = presets.apply(preset, pretrain_defaults(), given=set())
-    opts.update(overrides, seed=seed)
-    config = make_config(corpus, len(vocab), vocab.pad_idx, opts)
+    """The config `seqlab pretrain CORPUS --model NAME --seed SEED` would run, with the
+    lesson's `overrides` (--epochs, --layout, ... given to the lesson)."""
+    settings = presets.apply(preset, PretrainSettings())
+    settings = replace(settings, **overrides, seed=seed)
+    config = settings.to_config(corpus, len(vocab), vocab.pad_idx)
     return presets.configure(config, name, preset)
 
 
@@ -149,26 +146,23 @@ def list_presets(known: dict) -> None:
 )
 @click.option(
     "--seeds",
+    type=click.IntRange(min=1),
     default=1,
     show_default=True,
     help="Runs per preset, with seeds SEED, SEED+1, ...; the table shows mean ± sd.",
 )
-@click.option(
-    "--seed",
-    default=42,
-    show_default=True,
-    help="First seed (so --seeds 1 repeats `seqlab pretrain CORPUS --model NAME`).",
-)
+@seed_option("First seed (so --seeds 1 repeats `seqlab pretrain CORPUS --model NAME`).")
 @click.option(
     "--epochs",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
     help="Train every preset this many epochs instead of its own (a quick look only: "
     "the figures are then not comparable).",
 )
+# not seqlab.options' --layout: here the default is "each preset's own"
 @click.option(
     "--layout",
-    type=click.Choice(["contiguous", "fastai-v1"]),
+    type=click.Choice(list(LAYOUTS)),
     default=None,
     help="Cut the stream this way for every preset [default: each preset's].",
 )
@@ -178,13 +172,7 @@ def list_presets(known: dict) -> None:
     help="Vary the training sequence length, or not, for every preset [default: each preset's].",
 )
 @device_option
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Where the runs, lesson.csv and lesson.png go [default: runs/lesson-CORPUS-"
-    "YYYYmmdd-HHMMSS].",
-)
+@out_option("lesson-CORPUS")
 @click.option("--list", "list_only", is_flag=True, help="List CORPUS's presets and exit.")
 @user_errors
 def lesson(corpus, models, seeds, seed, epochs, layout, random_bptt, device, out, list_only):
@@ -203,8 +191,6 @@ def lesson(corpus, models, seeds, seed, epochs, layout, random_bptt, device, out
     if list_only:
         return list_presets(known)
     names = choose(known, models, corpus)
-    if seeds < 1:
-        raise UserError(f"--seeds must be at least 1, got {seeds}")
     overrides = {"device": device}
     for key, value in (("epochs", epochs), ("layout", layout), ("random_bptt", random_bptt)):
         if value is not None:

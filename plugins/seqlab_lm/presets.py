@@ -1,25 +1,28 @@
 """Named presets (`--model NAME`): settings a corpus plugin registers for its corpus.
 
-A preset supplies the value of every option the user did not give on the command line;
-a flag the user gives always wins. Presets come through the `seqlab.presets` entry-point
-group (format in seqlab.registry), so this plugin never imports the plugin that defines them.
+A preset supplies the value of every setting the user did not give on the command line
+(it is applied onto PretrainSettings, then the user's flags on top): a flag always wins.
+Presets come through the `seqlab.presets` entry-point group (format in seqlab.registry), so
+this plugin never imports the plugin that defines them.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
-from seqlab import UserError, encoder_from_config, registry
+from seqlab import encoder_from_config, registry
+from seqlab_lm.settings import PretrainSettings
 
 
 def find(corpus: str, name: str) -> dict[str, Any]:
     known = registry.presets(corpus)
     if name not in known:
         have = ", ".join(known) if known else "none"
-        raise UserError(f"--model {name}: unknown preset for corpus {corpus!r} (presets: {have})")
+        raise ValueError(f"--model {name}: unknown preset for corpus {corpus!r} (presets: {have})")
     return known[name]
 
 
@@ -32,12 +35,12 @@ def given_on_command_line(ctx: click.Context) -> set[str]:
     }
 
 
-def apply(preset: dict[str, Any], opts: dict[str, Any], given: set[str]) -> dict[str, Any]:
-    """`opts` with the preset's values for every option not in `given`."""
-    unknown = sorted(set(preset["options"]) - set(opts))
+def apply(preset: dict[str, Any], settings: PretrainSettings) -> PretrainSettings:
+    """`settings` with the preset's values (the user's flags go on top of these)."""
+    unknown = sorted(set(preset["options"]) - {f.name for f in fields(PretrainSettings)})
     if unknown:
-        raise UserError(f"this preset sets options this command lacks: {', '.join(unknown)}")
-    return {**opts, **{k: v for k, v in preset["options"].items() if k not in given}}
+        raise ValueError(f"this preset sets options pretrain lacks: {', '.join(unknown)}")
+    return replace(settings, **preset["options"])
 
 
 def configure(config: dict[str, Any], name: str, preset: dict[str, Any]) -> dict[str, Any]:
@@ -51,11 +54,11 @@ def configure(config: dict[str, Any], name: str, preset: dict[str, Any]) -> dict
     try:
         encoder = encoder_from_config(config["encoder"], config.get("encoder_kind"))
     except (TypeError, ValueError) as e:
-        raise UserError(f"--model {name}: {e}") from None
+        raise ValueError(f"--model {name}: {e}") from None
     # An encoder may read batches of limited length only (model0 is unrolled for 3 tokens).
     max_len, data = getattr(encoder, "max_len", None), config["data"]
     if max_len is not None and (data["bptt"] > max_len or data["random_bptt"]):
-        raise UserError(
+        raise ValueError(
             f"--model {name} reads at most {max_len} tokens per batch: "
             f"use --bptt {max_len} --fixed-bptt"
         )

@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from seqlab import SeqModel, UserError, Vocab, load_model
+from seqlab import SeqModel, Vocab, load_model
 from seqlab_lm.cache import CacheConfig, NeuralCache, mix
-from seqlab_lm.pretrain import build_data
+from seqlab_lm.data import build_data
 
 SPLITS = ("valid", "holdout")
 
@@ -30,22 +30,13 @@ def load_run(run_dir: Path, checkpoint: str = "last") -> tuple[SeqModel, Vocab, 
     """(model, vocab, run config) of a `seqlab pretrain` run directory."""
     config_path = Path(run_dir) / "config.json"
     if not config_path.is_file():
-        raise UserError(f"{run_dir}: no config.json; is it a `seqlab pretrain` run directory?")
+        raise ValueError(f"{run_dir}: no config.json; is it a `seqlab pretrain` run directory?")
     config = json.loads(config_path.read_text(encoding="utf-8"))
     if config.get("task") != "lm":
-        raise UserError(f"{run_dir}: a {config.get('task')!r} run, not a language model")
+        raise ValueError(f"{run_dir}: a {config.get('task')!r} run, not a language model")
     model, vocab, _ = load_model(Path(run_dir) / checkpoint)
     model.eval()
     return model, vocab, config
-
-
-def resolve_device(name: str) -> torch.device:
-    """auto: a GPU when there is one; cuda without one is the user's mistake."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA GPU is available here; use --device cpu")
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
 
 
 def split_stream(config: dict, split: str, bs: int | None = None, holdout: float | None = None):
@@ -53,11 +44,9 @@ def split_stream(config: dict, split: str, bs: int | None = None, holdout: float
     valid = the corpus' valid split; holdout = the tail of train (the run's own held-out
     fraction, else `holdout`)."""
     if split not in SPLITS:
-        raise UserError(f"--split {split}: choose one of {', '.join(SPLITS)}")
+        raise ValueError(f"split {split!r}: choose one of {', '.join(SPLITS)}")
     cfg = copy.deepcopy(config)
     if bs is not None:
-        if bs < 1:
-            raise UserError(f"--bs must be at least 1, got {bs}")
         cfg["data"]["bs"] = bs
     if split == "valid":
         cfg["data"]["holdout"] = 0.0

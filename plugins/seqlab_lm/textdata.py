@@ -8,87 +8,41 @@ or rebuilds it from the same files (and refuses if their content changed meanwhi
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 
-from seqlab import Corpus, UserError, distributed, registry, tokenize
+from seqlab import Corpus, distributed, registry, tokenize
+from seqlab.options import flag, options_from
 
-OPTIONS = (
-    "glob",
-    "doc_per_line",
-    "max_vocab",
-    "min_freq",
-    "errors",
-    "valid",
-    "valid_fraction",
-    "cache_dir",
-)
-_D: dict[str, Any] = {f.name: f.default for f in fields(tokenize.TextSettings)}
+SETTINGS = ("doc_per_line", "max_vocab", "min_freq", "errors", "valid_fraction")
+OPTIONS = ("glob", *SETTINGS, "valid", "cache_dir")
 
 
 def options(command):
-    """The text-corpus options of `seqlab pretrain`."""
-    for option in reversed(
-        [
-            click.option(
-                "--glob",
-                is_flag=True,
-                help="PATHs are glob patterns, expanded by seqlab ('**' recurses): quote "
-                "them, e.g. 'corpus/**/*.txt'.",
-            ),
-            click.option(
-                "--doc-per-line",
-                is_flag=True,
-                help="Each non-blank line is a document (starts with xxbos) "
-                "[default: each file is one document].",
-            ),
-            click.option(
-                "--max-vocab",
-                type=int,
-                default=None,
-                help=f"Keep at most this many tokens, the most frequent; the rest become "
-                f"xxunk [default: {_D['max_vocab']}].",
-            ),
-            click.option(
-                "--min-freq",
-                type=int,
-                default=None,
-                help=f"Keep only tokens seen at least this often [default: {_D['min_freq']}].",
-            ),
-            click.option(
-                "--errors",
-                type=click.Choice(tokenize.ERRORS),
-                default=None,
-                help="strict: stop at a binary or non-UTF-8 file, naming it and the byte "
-                "offset; replace: read bad bytes as U+FFFD [default: strict].",
-            ),
-            click.option(
-                "--valid",
-                multiple=True,
-                metavar="PATH",
-                help="Validation text (repeat for several); its words never enter the vocab.",
-            ),
-            click.option(
-                "--valid-fraction",
-                type=float,
-                default=None,
-                help=f"Without --valid: validate on this last fraction of the text, by "
-                f"bytes, from a line start on [default: {_D['valid_fraction']}].",
-            ),
-            click.option(
-                "--cache-dir",
-                type=click.Path(path_type=Path),
-                default=None,
-                help="Where token caches live [default: $SEQLAB_CACHE or ~/.cache/seqlab].",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
+    """The text-corpus options of `seqlab pretrain`: TextSettings' fields, and the files."""
+    command = click.option(
+        "--cache-dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Where token caches live [default: $SEQLAB_CACHE or ~/.cache/seqlab].",
+    )(command)
+    command = click.option(
+        "--valid",
+        multiple=True,
+        metavar="PATH",
+        help="Validation text (repeat for several); its words never enter the vocab.",
+    )(command)
+    command = options_from(tokenize.TextSettings, only=SETTINGS)(command)
+    return click.option(
+        "--glob",
+        is_flag=True,
+        help="PATHs are glob patterns, expanded by seqlab ('**' recurses): quote "
+        "them, e.g. 'corpus/**/*.txt'.",
+    )(command)
 
 
 def pop(opts: dict[str, Any]) -> dict[str, Any]:
@@ -96,32 +50,29 @@ def pop(opts: dict[str, Any]) -> dict[str, Any]:
     return {k: opts.pop(k) for k in OPTIONS}
 
 
-def resolve(args: tuple[str, ...], text: dict[str, Any]) -> tuple[str, Corpus, dict | None]:
-    """(corpus name, corpus, text config or None) for the command line's CORPUS / PATH...
+def resolve(
+    args: tuple[str, ...], text: dict[str, Any], given: set[str], level: str = "word"
+) -> tuple[str, dict | None]:
+    """(corpus name, text config or None) for the command line's CORPUS / PATH..., with the
+    text files' token cache built; `given`: the text options set on the command line.
 
     One argument that names a registered corpus is that corpus (write ./NAME for a file or
     directory of the same name); anything else is text files.
     """
     known = registry.names("seqlab.corpora")
     if len(args) == 1 and args[0] in known and not text["glob"]:
-        given = [f"--{k.replace('_', '-')}" for k, v in text.items() if v not in (None, False, ())]
-        if given:
-            raise UserError(
-                f"{', '.join(given)}: only for text files, not the registered corpus {args[0]!r}"
+        mine = [flag(k) for k in OPTIONS if k in given]
+        if mine:
+            raise ValueError(
+                f"{', '.join(mine)}: only for text files, not the registered corpus {args[0]!r}"
             )
-        return args[0], registry.corpus(args[0]), None
+        return args[0], None
     if len(args) == 1 and not text["glob"] and not Path(args[0]).exists():
-        raise UserError(
+        raise ValueError(
             f"{args[0]}: no such file or directory, nor a registered corpus "
             f"(installed: {', '.join(known) or 'none'})"
         )
-    settings = tokenize.TextSettings(
-        **{
-            k: text[k] if text[k] is not None else _D[k]
-            for k in ("max_vocab", "min_freq", "errors", "valid_fraction")
-        },
-        doc_per_line=text["doc_per_line"],
-    )
+    settings = tokenize.TextSettings(**{k: text[k] for k in SETTINGS}, level=level)
     train = [str(p.resolve()) for p in tokenize.find_files(args, text["glob"])]
     valid = (
         [str(p.resolve()) for p in tokenize.find_files(text["valid"], text["glob"])]
@@ -135,9 +86,8 @@ def resolve(args: tuple[str, ...], text: dict[str, Any]) -> tuple[str, Corpus, d
         "settings": asdict(settings),
         "cache_root": str(Path(root).resolve()),
     }
-    cache = _prepare(config)
-    config["cache"] = str(cache)
-    return f"text-{_slug(args[0])}", tokenize.load(cache), config
+    config["cache"] = str(_prepare(config))
+    return f"text-{_slug(args[0])}", config
 
 
 def corpus(config: dict[str, Any]) -> Corpus:
@@ -147,7 +97,7 @@ def corpus(config: dict[str, Any]) -> Corpus:
     if not (cache / "meta.json").is_file():
         rebuilt = _prepare(text)
         if rebuilt.name != cache.name:
-            raise UserError(
+            raise ValueError(
                 f"the token cache {cache} is gone and the text files changed since "
                 f"the run started, so its data cannot be rebuilt"
             )

@@ -1,4 +1,5 @@
-"""Text files -> token cache: ids, documents, vocab, splits, the cache key, and bad input."""
+"""Text files -> token cache: ids, documents, vocab, splits, the cache key, and bad input;
+words, and characters (level="char")."""
 
 import json
 import re
@@ -11,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from seqlab import BPTTStream
+from seqlab import BPTTStream, Corpus, Vocab, chartokens
 from seqlab import tokenize as tk
+from seqlab.npyfile import NpyWriter, npy_header
 from seqlab.textfiles import TextFileError, find_files, read_pieces
 from seqlab.vocab import SPECIALS
 
@@ -192,12 +194,12 @@ def test_the_cached_stream_feeds_bptt_batches_straight_from_the_memory_map(tmp_p
 
 def test_npy_writer_makes_a_standard_npy_file(tmp_path):
     path = tmp_path / "x.npy"
-    with tk.NpyWriter(path, np.uint16) as w:
+    with NpyWriter(path, np.uint16) as w:
         w.append(np.arange(5))
         w.append(np.array([], dtype=np.int64))
         w.append(np.arange(3))
     assert np.load(path).tolist() == [0, 1, 2, 3, 4, 0, 1, 2]
-    assert len(tk.npy_header(np.dtype(np.uint32), 10**18, tk.NpyWriter.HEADER)) == 128
+    assert len(npy_header(np.dtype(np.uint32), 10**18, NpyWriter.HEADER)) == 128
 
 
 @settings(max_examples=60, deadline=None)
@@ -216,3 +218,58 @@ def test_pieces_rebuild_the_file_and_end_at_a_break(tmp_path_factory, text, bloc
 @given(st.text(alphabet=st.sampled_from(string.printable), max_size=200))
 def test_tokens_are_the_words_and_punctuation_runs_of_the_text(text):
     assert tk.tokenize(text) == re.findall(r"\w+|[^\w\s]+", text)
+
+
+# -- characters as tokens (level="char") -------------------------------------------------------
+
+ALPHABET = "ab é\n.\t"
+
+
+def char_vocab(text: str = ALPHABET) -> Vocab:
+    return chartokens.build_vocab(chartokens.count([text]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=300))
+def test_characters_read_back_as_the_text_they_came_from(text):
+    vocab = char_vocab()
+    ids = chartokens.CharEncoder(vocab).encode(text)
+    assert len(ids) == len(text) and chartokens.textify(vocab, ids) == text
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(max_size=100))
+def test_characters_the_vocab_never_saw_are_xxunk(text):
+    vocab = char_vocab()
+    ids = chartokens.CharEncoder(vocab).encode(text)
+    known = [c in ALPHABET for c in text]
+    assert [i != vocab.unk_idx for i in ids] == known
+
+
+def test_char_vocab_is_the_specials_then_characters_by_count_first_seen_first():
+    vocab = chartokens.build_vocab(chartokens.count(["ba a\nb"]), max_vocab=len(SPECIALS) + 3)
+    assert vocab.itos == [*SPECIALS, "b", "a", " "]  # b, a twice; " " before "\n": seen first
+
+
+def test_a_char_cache_keeps_whitespace_and_newlines_and_marks_documents(tmp_path):
+    a = write(tmp_path / "a.txt", "The cat.\n\n  \nA dog\n")
+    settings_ = tk.TextSettings(min_freq=1, level="char")
+    cache, corpus = build(tmp_path, [a], valid=[a], text_settings=settings_)
+    train = corpus.split("train")[0]
+    assert isinstance(train, np.memmap)
+    assert chartokens.textify(corpus.vocab, train) == "xxbosThe cat.\n\n  \nA dog\n"
+    per_line = tk.TextSettings(min_freq=1, level="char", doc_per_line=True)
+    _, lines = build(tmp_path, [a], valid=[a], text_settings=per_line)
+    text = chartokens.textify(lines.vocab, lines.split("train")[0])
+    assert text == "xxbosThe cat.\nxxbosA dog\n"  # blank lines are no documents
+    meta = json.loads((cache / "meta.json").read_text())
+    assert meta["settings"]["level"] == "char" and meta["pre_tokenizer"] == "characters"
+    word, _ = build(tmp_path, [a], valid=[a])
+    assert word != cache  # the level is part of the cache key
+
+
+def test_a_word_corpus_read_as_characters_joins_its_words_with_spaces():
+    words = Vocab([*SPECIALS, "one", "two", ","])
+    docs = [words.encode(["xxbos", "one", ",", "two"])]
+    chars = chartokens.char_corpus(Corpus("w", words, {"train": docs, "valid": docs}))
+    assert chartokens.textify(chars.vocab, chars.split("valid")[0]) == "xxbosone , two"

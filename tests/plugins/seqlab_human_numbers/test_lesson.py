@@ -4,6 +4,7 @@ runs them (through click), with one epoch so they stay fast."""
 import csv
 import json
 import statistics
+from dataclasses import asdict
 
 import pytest
 from click.testing import CliRunner
@@ -14,8 +15,7 @@ from seqlab import BPTTStream, TrainConfig, Trainer, load_model, registry
 from seqlab.cli import cli
 from seqlab_human_numbers.models import Unrolled3Encoder
 from seqlab_lm import presets
-from seqlab_lm.lesson import pretrain_defaults
-from seqlab_lm.pretrain import make_config
+from seqlab_lm.settings import PretrainSettings
 
 PRESETS = registry.presets("human-numbers")
 
@@ -92,13 +92,14 @@ def _perturbed(value):
 def test_a_preset_does_not_depend_on_pretrains_defaults(name, data):
     """Whatever the defaults of `seqlab pretrain` become, a preset trains the same model on
     the same batches with the same schedule."""
-    defaults = pretrain_defaults()
+    defaults = asdict(PretrainSettings())
     free = ["seed", "device", "holdout", "backward"]  # the run's choices, not the model's
     changed = data.draw(st.sets(st.sampled_from(sorted(set(defaults) - set(free)))))
     other = {k: (_perturbed(v) if k in changed else v) for k, v in defaults.items()}
 
     def config(opts):
-        c = make_config("human-numbers", 38, 1, presets.apply(PRESETS[name], opts, given=set()))
+        settings = presets.apply(PRESETS[name], PretrainSettings(**opts))
+        c = settings.to_config("human-numbers", 38, 1)
         presets.configure(c, name, PRESETS[name])
         for key in free:
             for section in ("data", "encoder", "train"):

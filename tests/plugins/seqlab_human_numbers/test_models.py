@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 
 from seqlab import Batch, load_model, registry, save_model
 from seqlab_human_numbers.models import LoopConfig, LoopEncoder, Unrolled3Encoder
+from seqlab_lm.data import build_data
 from seqlab_lm.lesson import run_config
-from seqlab_lm.pretrain import build_data, build_model
+from seqlab_lm.training import build_model
 
 PRESETS = registry.presets("human-numbers")
 VOCAB = registry.corpus("human-numbers").vocab

@@ -132,9 +132,11 @@ def test_generate_greedy_is_repeatable_and_continues_the_prompt(run_dirs):
         ),
         (["generate", "{full}", "--prompt", "  "], "empty"),
         (["evaluate", "{full}", "--cache", "--cache-from", "{tmp}"], "no cache.json"),
-        (["evaluate", "{full}", "--bs", "0"], "--bs must be at least 1"),
-        (["generate", "{full}", "--prompt", "one", "--n", "0"], "--n must be at least 1"),
+        (["evaluate", "{full}", "--bs", "0"], "'--bs': 0 is not in the range x>=1"),
+        (["generate", "{full}", "--prompt", "one", "--n", "0"], "'--n': 0 is not in the range"),
+        (["generate", "{full}", "--prompt", "one", "--temperature", "0"], "'--temperature'"),
         (["tune-cache", "{full}", "--lams", "0,x"], "comma-separated numbers"),
+        (["tune-cache", "{full}", "--windows", "0"], "--windows 0: must be at least 1"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(run_dirs, tmp_path, args, message):

@@ -1,13 +1,17 @@
 """`seqlab pretrain` end to end on the built-in corpus, with tiny settings."""
 
 import json
+from dataclasses import asdict
 
+import pytest
 import torch
 from click.testing import CliRunner
 
-from seqlab import Trainer, load_model
+from seqlab import load_model
 from seqlab.checkpoint import load_tensors
 from seqlab.cli import cli
+from seqlab.settings import SettingError
+from seqlab_lm.settings import LEVEL_DEFAULTS, PretrainSettings
 
 TINY = ["--hidden", "16", "--emb-size", "8", "--layers", "1", "--bs", "32", "--bptt", "20"]
 
@@ -33,24 +37,16 @@ def test_pretrain_writes_a_run_that_loads(tmp_path):
     assert next_word in vocab.itos[8:]  # a word, not a special token
     config = json.loads((out / "config.json").read_text())
     assert config["corpus"] == "human-numbers" and config["train"]["epochs"] == 2
+    # a word LM: no "level" key, as in every run before there were levels ("absent: word")
+    assert "level" not in config and "level" not in meta and "bpc" not in header.split()
 
 
-def test_ctrl_c_saves_last_and_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+def test_ctrl_c_saves_last_and_resume_matches_an_uninterrupted_run(tmp_path, ctrl_c_at_step):
     args = [*TINY, "--epochs", "2", "--seed", "3"]
     assert pretrain("human-numbers", *args, "--out", str(tmp_path / "full")).exit_code == 0
-
-    real_step, calls = Trainer._train_step, []
-
-    def ctrl_c_at_step_30(self, batch):
-        calls.append(1)
-        if len(calls) == 30:  # inside the second epoch
-            raise KeyboardInterrupt
-        return real_step(self, batch)
-
-    monkeypatch.setattr(Trainer, "_train_step", ctrl_c_at_step_30)
-    stopped = pretrain("human-numbers", *args, "--out", str(tmp_path / "stopped"))
+    with ctrl_c_at_step(30):  # inside the second epoch
+        stopped = pretrain("human-numbers", *args, "--out", str(tmp_path / "stopped"))
     assert stopped.exit_code == 130 and "--resume" in stopped.output
-    monkeypatch.setattr(Trainer, "_train_step", real_step)
 
     resumed = pretrain("--resume", str(tmp_path / "stopped"))
     assert resumed.exit_code == 0, resumed.output
@@ -75,3 +71,36 @@ def test_pretrain_user_errors(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         assert "Traceback" not in result.output
         assert word in result.output.strip().splitlines()[-1], (args, result.output)
+
+
+def test_the_command_line_defaults_are_the_settings_defaults():
+    """One place for a default: PretrainSettings; the CLI options are made from it."""
+    from seqlab_lm.pretrain import pretrain as command
+
+    params = command.make_context("pretrain", [], resilient_parsing=True).params
+    defaults = asdict(PretrainSettings())
+    assert {k: params[k] for k in defaults} == defaults
+
+
+def test_char_level_defaults_are_the_word_defaults_with_the_char_table_on_top():
+    char = PretrainSettings.for_level("char")
+    assert char.level == "char"
+    for name, value in asdict(char).items():
+        expected = LEVEL_DEFAULTS["char"].get(name, getattr(PretrainSettings(), name))
+        assert value == (expected if name != "level" else "char"), name
+
+
+def test_out_of_range_settings_are_one_line_errors_naming_the_option(tmp_path):
+    for args, option in [
+        (["--clip", "-1"], "--clip"),  # gradient ascent, before ranges were declared
+        (["--hidden", "0"], "--hidden"),
+        (["--input-drop", "1"], "--input-drop"),
+        (["--holdout", "1"], "--holdout"),
+    ]:
+        result = pretrain("human-numbers", *args, "--out", str(tmp_path / "run"))
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and option in lines[0], (args, result.output)
+        assert not (tmp_path / "run").exists()
+    with pytest.raises(SettingError, match="clip must be at least 0, got -1"):
+        PretrainSettings(clip=-1)

@@ -8,7 +8,6 @@ from pathlib import Path
 import torch
 from click.testing import CliRunner
 
-from seqlab import Trainer
 from seqlab.checkpoint import load_tensors
 from seqlab.cli import cli
 
@@ -49,7 +48,7 @@ def test_pretrain_on_a_directory_records_the_cache_and_reuses_it(tmp_path):
     assert second.exit_code == 0 and "using the token cache" in second.output
 
 
-def test_resume_rebuilds_a_deleted_cache_and_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+def test_resume_rebuilds_a_deleted_cache_and_matches_an_uninterrupted_run(tmp_path, ctrl_c_at_step):
     d, valid = corpus(tmp_path)
     args = [
         str(d),
@@ -62,17 +61,8 @@ def test_resume_rebuilds_a_deleted_cache_and_matches_an_uninterrupted_run(tmp_pa
         "2",
     ]
     assert pretrain(*args, "--out", str(tmp_path / "full")).exit_code == 0
-    real_step, calls = Trainer._train_step, []
-
-    def ctrl_c(self, batch):
-        calls.append(1)
-        if len(calls) == 20:
-            raise KeyboardInterrupt
-        return real_step(self, batch)
-
-    monkeypatch.setattr(Trainer, "_train_step", ctrl_c)
-    assert pretrain(*args, "--out", str(tmp_path / "stopped")).exit_code == 130
-    monkeypatch.setattr(Trainer, "_train_step", real_step)
+    with ctrl_c_at_step(20):
+        assert pretrain(*args, "--out", str(tmp_path / "stopped")).exit_code == 130
     shutil.rmtree(tmp_path / "cache")
     resumed = pretrain("--resume", str(tmp_path / "stopped"))
     assert resumed.exit_code == 0, resumed.output
@@ -105,4 +95,4 @@ def test_names_paths_and_options_that_do_not_fit_are_refused(tmp_path):
     assert mixed.exit_code == 2 and "--max-vocab: only for text files" in mixed.output
     d, _ = corpus(tmp_path)
     low = pretrain(str(d), "--max-vocab", "5", "--cache-dir", str(tmp_path / "c"))
-    assert low.exit_code == 2 and "--max-vocab must be above 8" in low.output
+    assert low.exit_code == 2 and "'--max-vocab': 5 is not in the range x>8" in low.output
