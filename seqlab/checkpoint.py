@@ -79,16 +79,23 @@ def save_tensors(stem: Path, tensors: dict[str, Tensor], meta: dict[str, Any]) -
     atomic_write(stem.with_suffix(".json"), json.dumps(meta, indent=1))
 
 
+def read_json(path: Path, what: str = "seqlab checkpoint") -> Any:
+    """A JSON file of a run; a missing or unreadable one is a CheckpointError naming it."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path}: not a {what} ({e})") from None
+
+
 def load_tensors(stem: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
     stem = Path(stem)
     weights, meta_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
     for p in (weights, meta_path):
         if not p.is_file():
             raise CheckpointError(f"{p}: no such checkpoint file")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{meta_path}: not a seqlab checkpoint ({e})") from None
+    meta = read_json(meta_path)
     if meta.get("format") != FORMAT_VERSION:
         raise CheckpointError(
             f"{meta_path}: checkpoint format {meta.get('format')!r}, this seqlab reads "

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from seqlab import transfer
-from seqlab.checkpoint import CheckpointError, atomic_write, load_model
+from seqlab.checkpoint import CheckpointError, atomic_write, load_model, read_json
 from seqlab.model import SeqModel
 from seqlab.settings import check, from_dict, setting
 from seqlab.train import TrainConfig, Trainer, seed_everything
@@ -243,10 +243,7 @@ def load_settings(run_dir: Path, task: Task) -> FinetuneSettings:
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file; is {run_dir} a fine-tuning run directory?")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path}: not a seqlab run config ({e})") from None
+    config = read_json(path, "seqlab run config")
     if not isinstance(config, dict) or config.get("task") != task.name:
         got = config.get("task") if isinstance(config, dict) else None
         raise CheckpointError(f"{path}: a run of task {got!r}, not {task.name!r}")

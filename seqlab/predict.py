@@ -10,7 +10,6 @@ or the `--out` file only when it returns: an error never leaves half an output f
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab import registry
-from seqlab.checkpoint import CheckpointError
+from seqlab.checkpoint import CheckpointError, read_json
 from seqlab.transfer import checkpoint_stem
 
 STDIN = Path("-")
@@ -78,13 +77,7 @@ def decode(data: bytes, source: str) -> str:
 
 
 def read_meta(stem: Path) -> dict[str, Any]:
-    path = stem.with_suffix(".json")
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path}: not a seqlab checkpoint ({e})") from None
+    return read_json(stem.with_suffix(".json"))
 
 
 def make_request(run_dir: Path, **kwargs: Any) -> PredictRequest:
