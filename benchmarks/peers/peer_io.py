@@ -1,0 +1,71 @@
+"""What every peer script of bench_peers_tag.py shares: reading the bench's CoNLL-U splits,
+writing predicted tags, one thread, and the RESULT line.
+
+The peer scripts run in the peers' own virtual environment (spaCy, flair), never in seqlab's,
+so this module uses the standard library only. (Not named `conllu`: flair imports the PyPI
+package of that name, and this folder comes first on sys.path.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+
+def one_thread() -> None:
+    """Run on one CPU thread (call before importing numpy / torch)."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+
+
+def read_conllu(path: str) -> list[tuple[list[str], list[str]]]:
+    """(words, UPOS tags) of each sentence; multi-word tokens (3-4) and empty nodes (5.1) are
+    not words (the bench writes files without them, this only makes sure)."""
+    out: list[tuple[list[str], list[str]]] = []
+    words: list[str] = []
+    tags: list[str] = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n").rstrip("\r")
+            if not line.strip():
+                if words:
+                    out.append((words, tags))
+                words, tags = [], []
+                continue
+            if line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if "-" in cols[0] or "." in cols[0]:
+                continue
+            words.append(cols[1])
+            tags.append(cols[3])
+    if words:
+        out.append((words, tags))
+    return out
+
+
+def write_tags(path: str, tags: list[list[str]]) -> None:
+    """One tag per line, a blank line after each sentence: what the bench scores."""
+    with open(path, "w", encoding="utf-8") as f:
+        for sent in tags:
+            f.write("".join(t + "\n" for t in sent) + "\n")
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu() -> float:
+    """CPU seconds of this process (all its threads)."""
+    return time.process_time()
+
+
+def result(**fields) -> None:
+    """The line the bench reads: `RESULT {json}`, last on stdout."""
+    sys.stdout.flush()
+    print("RESULT " + json.dumps(fields), flush=True)
