@@ -25,7 +25,7 @@ import click
 
 from seqlab import registry
 from seqlab.checkpoint import CheckpointError
-from seqlab.settings import SettingError, describe_range
+from seqlab.settings import SettingError
 from seqlab.stream import LAYOUTS
 from seqlab.train import resolve_device
 
@@ -150,11 +150,6 @@ def settings_from(cls: type, opts: dict[str, Any], **fixed: Any) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     values = {k: opts.pop(k) for k in list(opts) if k in names}
     return cls(**values, **fixed)
-
-
-def range_help(cls: type, name: str) -> str:
-    f = {f.name: f for f in dataclasses.fields(cls)}[name]
-    return describe_range(f.metadata)
 
 
 # -- the options every command shares --------------------------------------------------------

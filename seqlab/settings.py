@@ -90,13 +90,6 @@ def describe_range(m: Any) -> str:
     return f"below {hi}" if m["max_open"] else f"at most {hi}"
 
 
-def defaults(cls: type) -> dict[str, Any]:
-    """{field: default} of a settings dataclass (fields without a default are left out)."""
-    return {
-        f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING
-    }
-
-
 def from_dict(cls: type, values: dict[str, Any]) -> Any:
     """`cls(**values)`, naming an unknown key instead of a TypeError (e.g. an edited file)."""
     names = {f.name for f in dataclasses.fields(cls)}
