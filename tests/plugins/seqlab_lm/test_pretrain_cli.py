@@ -85,6 +85,10 @@ def test_the_command_line_defaults_are_the_settings_defaults():
 def test_char_level_defaults_are_the_word_defaults_with_the_char_table_on_top():
     char = PretrainSettings.for_level("char")
     assert char.level == "char"
+    word = PretrainSettings()
+    assert all(
+        getattr(word, k) != v for k, v in LEVEL_DEFAULTS["char"].items()
+    )  # --help lists them
     for name, value in asdict(char).items():
         expected = LEVEL_DEFAULTS["char"].get(name, getattr(PretrainSettings(), name))
         assert value == (expected if name != "level" else "char"), name
