@@ -283,16 +283,8 @@ class Gold:
 
 
 def read_tag_lines(path: Path) -> list[list[str]]:
-    out, cur = [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            cur.append(line.strip())
-        elif cur:
-            out.append(cur)
-            cur = []
-    if cur:
-        out.append(cur)
-    return out
+    """A predictions file: one tag a line, a blank line between sentences."""
+    return [[line.strip() for line in block] for block in blocks(path)]
 
 
 # ---------------------------------------------------------------------------------- rows ----
