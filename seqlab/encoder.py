@@ -22,6 +22,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from seqlab.settings import SettingError
+from seqlab.validate import memory_problem, n_params
+
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 State = list  # one entry per layer: a tensor (rnn, gru) or an (h, c) tuple (lstm)
@@ -93,6 +96,18 @@ class EncoderConfig:
         for name in ("emb_drop", "input_drop", "hidden_drop", "weight_drop"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.emb_size is not None and self.emb_size < 1:
+            raise SettingError("emb_size", f"must be at least 1, got {self.emb_size}")
+        problem = memory_problem(n_params(self))  # before anything is allocated
+        if problem:
+            name = self._largest_size()
+            raise SettingError(name, f"{getattr(self, name)} {problem}")
+
+    def _largest_size(self) -> str:
+        """The setting to blame for a model too big: what most of its parameters come from."""
+        if self.vocab_size * self.emb_dim > self.layers * self.hidden * self.hidden:
+            return "emb_size" if self.emb_dim > self.vocab_size else "vocab_size"
+        return "layers" if self.layers > self.hidden else "hidden"
 
     @property
     def emb_dim(self) -> int:

@@ -22,11 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from seqlab import transfer
-from seqlab.checkpoint import CheckpointError, atomic_write, load_model, read_json
+from seqlab import train_settings, transfer, validate
+from seqlab.checkpoint import (
+    CheckpointError,
+    atomic_write,
+    has_checkpoint,
+    load_model,
+    load_tensors,
+    read_json,
+)
+from seqlab.lr_find import LRFinding, lr_find
 from seqlab.model import SeqModel
-from seqlab.settings import check, from_dict, setting
-from seqlab.train import TrainConfig, Trainer, seed_everything
+from seqlab.runlog import RunLog
+from seqlab.settings import SettingError, check, from_dict, setting
+from seqlab.train import MAX_EPOCHS, TrainConfig, Trainer, seed_everything
 from seqlab.vocab import Vocab
 
 CONFIG = "config.json"
@@ -49,7 +58,7 @@ class FinetuneSettings:
         "The no-pretraining baseline: the same architecture with fresh weights.",
         cli=False,
     )
-    epochs: int = setting(10, "Epochs of one-cycle training.", min=1)
+    epochs: int = setting(10, "Epochs of one-cycle training.", min=1, max=MAX_EPOCHS)
     lr: float = setting(1e-2, "Peak learning rate (the head's).", min=0, min_open=True)
     wd: float = setting(0.01, "AdamW weight decay.", min=0)
     bs: int = setting(32, "Examples per batch (at most).", min=1)
@@ -68,6 +77,9 @@ class FinetuneSettings:
         "Learning-rate ratio between neighbouring layer groups (with --discriminative).",
         min=1,
     )
+    patience: int | None = train_settings.patience()
+    amp: bool = train_settings.amp()
+    tensorboard: bool = train_settings.tensorboard()
     seed: int = setting(42, "Random seed.", min=0, cli=False)
     device: str = setting("auto", "auto, cpu or cuda.", choices=("auto", "cpu", "cuda"), cli=False)
 
@@ -78,6 +90,7 @@ class FinetuneSettings:
                 setattr(self, name, Path(value))
         self.encoder = paths(self.encoder)
         check(self)
+        train_settings.check(self)
 
     def to_json(self) -> dict[str, Any]:
         def plain(v: Any) -> Any:
@@ -89,7 +102,14 @@ class FinetuneSettings:
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(
-            epochs=self.epochs, lr=self.lr, wd=self.wd, seed=self.seed, device=self.device
+            epochs=self.epochs,
+            lr=self.lr,
+            wd=self.wd,
+            seed=self.seed,
+            device=self.device,
+            patience=self.patience,
+            amp=self.amp,
+            tensorboard=self.tensorboard,
         )
 
 
@@ -177,28 +197,19 @@ def run_finetune(
     data: Any = None,
     resume: bool = False,
     log: Log = print,
+    quiet: bool = False,
     **trainer_options: Any,
 ) -> Result:
     """Fine-tune as `s` says in run directory `out` (read the data first unless given), then
     score the best checkpoint on the test split, else valid. With `resume`, continue the run
-    `out` from its last checkpoint (its settings are `s`, as `load_settings` read them)."""
+    `out` from its last checkpoint (its settings are `s`, as `load_settings` read them).
+    `log` takes the status lines; `quiet` hides the epoch table (the files are still written)."""
+    if quiet:
+        trainer_options.setdefault("log", RunLog(quiet=True))
     start = time.perf_counter()
     data = task.read(s) if data is None else data
-    seed_everything(s.seed)
-    built = task.build(data, s)
+    built, mults, callbacks, discriminative, unfreeze = _recipe(task, s, data, log)
     model = built.model
-    discriminative = built.pretrained if s.discriminative is None else s.discriminative
-    unfreeze = built.pretrained if s.unfreeze is None else s.unfreeze
-    mults, callbacks = transfer.fine_tuning(model, discriminative, unfreeze, s.lr_factor)
-    n_groups = len(model.layer_groups())
-    notes = list(built.notes)
-    if unfreeze and s.epochs < n_groups:
-        notes.append(
-            f"note: gradual unfreezing opens one of {n_groups} layer groups per epoch; with "
-            f"{s.epochs} epochs the lowest {n_groups - s.epochs} never train"
-        )
-    for line in notes:
-        log(line)
     meta = {
         "task": task.name,
         **built.meta,
@@ -238,6 +249,44 @@ def run_finetune(
     return result
 
 
+def _recipe(task: Task, s: FinetuneSettings, data: Any, log: Log) -> tuple:
+    """(built, lr_mults, callbacks, discriminative, unfreeze): the model and loaders, and
+    ULMFiT's recipe for them, seeded; the notes worth a user's eye go to `log`."""
+    seed_everything(s.seed)
+    built = task.build(data, s)
+    discriminative = built.pretrained if s.discriminative is None else s.discriminative
+    unfreeze = built.pretrained if s.unfreeze is None else s.unfreeze
+    mults, callbacks = transfer.fine_tuning(built.model, discriminative, unfreeze, s.lr_factor)
+    n_groups = len(built.model.layer_groups())
+    notes = list(built.notes)
+    if unfreeze and s.epochs < n_groups:
+        notes.append(
+            f"note: gradual unfreezing opens one of {n_groups} layer groups per epoch; with "
+            f"{s.epochs} epochs the lowest {n_groups - s.epochs} never train"
+        )
+    for line in notes:
+        log(line)
+    return built, mults, callbacks, discriminative, unfreeze
+
+
+def find_lr(task: Task, s: FinetuneSettings, data: Any = None, log: Log = print) -> LRFinding:
+    """The learning-rate finder on this task's model and data, trained as its first epoch
+    would be (with gradual unfreezing: the head only); nothing is written."""
+    data = task.read(s) if data is None else data
+    built, mults, callbacks, _, _ = _recipe(task, s, data, log)
+    config = dataclasses.replace(s.train_config(), epochs=1, tensorboard=False)
+    trainer = Trainer(
+        built.model,
+        built.train_dl,
+        built.valid_dl,
+        config,
+        lr_mults=mults,
+        callbacks=callbacks,
+        log=RunLog(quiet=True),
+    )
+    return lr_find(trainer)
+
+
 def load_settings(run_dir: Path, task: Task) -> FinetuneSettings:
     """The settings a fine-tuning run in `run_dir` was started with (for resume)."""
     path = Path(run_dir) / CONFIG
@@ -247,9 +296,16 @@ def load_settings(run_dir: Path, task: Task) -> FinetuneSettings:
     if not isinstance(config, dict) or config.get("task") != task.name:
         got = config.get("task") if isinstance(config, dict) else None
         raise CheckpointError(f"{path}: a run of task {got!r}, not {task.name!r}")
-    if not (Path(run_dir) / "train_state.json").is_file():
+    if not has_checkpoint(Path(run_dir) / "train_state"):
         raise CheckpointError(f"{run_dir}: no train_state.json there, nothing to resume")
+    tensors, state = load_tensors(Path(run_dir) / "train_state")  # broken: one line, now
+    validate.check_train_state(tensors, state, Path(run_dir) / "train_state.json")
     settings = config.get("settings")
     if not isinstance(settings, dict):
         raise CheckpointError(f"{path}: missing field 'settings'")
-    return from_dict(task.settings, settings)
+    try:
+        return from_dict(task.settings, settings)
+    except SettingError as e:  # an edited file: name the file and the field, not a flag
+        raise CheckpointError(f"{path}: field 'settings.{e.name}' {e.problem}") from None
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: field 'settings': {e}") from None

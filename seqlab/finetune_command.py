@@ -17,28 +17,36 @@ task: the epoch table and the report on stdout, status lines on stderr.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
-from seqlab.finetune import FinetuneSettings, Task, load_settings, run_finetune
+from seqlab.checkpoint import atomic_write
+from seqlab.finetune import CONFIG, FinetuneSettings, Task, find_lr, load_settings, run_finetune
 from seqlab.options import (
     UserError,
+    check_out,
     default_run_dir,
     device_option,
+    is_given,
+    locked_run,
+    lr_find_dir,
+    lr_find_option,
     options_from,
     out_option,
+    overwrite_option,
+    quiet_option,
+    refuse_with_resume,
+    report_lr_find,
+    resume_epochs,
     resume_option,
     seed_option,
     settings_from,
-    writable_dir,
+    threads_option,
 )
 from seqlab.train import Interrupted
-
-# With --resume the run's own settings are used; only where it runs may change.
-RESUME_MAY_CHANGE = ("resume", "device")
 
 
 def _file(help_text: str):
@@ -83,7 +91,11 @@ def finetune_options(
                 seed_option(),
                 device_option,
                 out_option(settings.__name__.removesuffix("Settings").lower()),
+                overwrite_option,
                 resume_option,
+                threads_option,
+                quiet_option,
+                lr_find_option,
             ]
         ):
             command = option(command)
@@ -94,46 +106,70 @@ def finetune_options(
 
 def run_command(task: Task, opts: dict[str, Any]) -> None:
     """The body of `seqlab finetune TASK`: settings, data, run directory, training, summary."""
-    resume, out = opts.pop("resume"), opts.pop("out")
+    resume, out, quiet = opts.pop("resume"), opts.pop("out"), opts.pop("quiet")
+    overwrite = opts.pop("overwrite")
+    status = _ignore if quiet else _status
+    if opts.pop("lr_find"):
+        if resume is not None:
+            raise UserError("--lr-find starts from the settings given, not a run: drop --resume")
+        s = settings_from(task.settings, opts)
+        data = task.read(s)
+        directory = lr_find_dir(out, task.name)
+        report_lr_find(find_lr(task, s, data, log=status), directory, quiet)
+        return
+    config = None  # a resumed run's config.json, rewritten when --epochs trains on
     if resume is not None:
-        s = _resume_settings(task, resume, opts)
+        s, config = _resume_settings(task, resume, opts)
         out = resume
     else:
         s = settings_from(task.settings, opts)
+        out = check_out(out or default_run_dir(task.name), overwrite, _reading(s))
     data = task.read(s)  # every data error before anything is written
-    out = writable_dir(out or default_run_dir(task.name), "--resume" if resume else "--out")
-    click.echo(f"run directory: {out}", err=True)
-    try:
-        result = run_finetune(task, s, out, data=data, resume=resume is not None, log=_status)
-    except Interrupted:
-        click.echo(
-            f"interrupted - saved the last checkpoint; continue with "
-            f"`seqlab finetune {task.name} --resume {out}`",
-            err=True,
-        )
-        raise SystemExit(130) from None
+    status(f"run directory: {out}")
+    with locked_run(out, "--resume" if resume else "--out", overwrite):
+        if config is not None:
+            atomic_write(out / CONFIG, json.dumps(config, indent=1))
+        try:
+            result = run_finetune(
+                task, s, out, data=data, resume=resume is not None, log=status, quiet=quiet
+            )
+        except Interrupted:
+            click.echo(
+                f"interrupted - saved the last checkpoint; continue with "
+                f"`seqlab finetune {task.name} --resume {out}`",
+                err=True,
+            )
+            raise SystemExit(130) from None
+    # the summary, on stdout: the report of the best checkpoint, then its headline
     click.echo(f"\n{result.scores.report}")
-    click.echo(f"{result.headline()}; run dir {out}", err=True)
+    click.echo(f"{result.headline()}; run dir {out}")
 
 
 def _status(line: str) -> None:
     click.echo(line, err=True)
 
 
-def _resume_settings(task: Task, run_dir: Path, opts: dict[str, Any]) -> FinetuneSettings:
-    ctx = click.get_current_context()
-    given = [
-        name
-        for name in ctx.params
-        if name not in RESUME_MAY_CHANGE
-        and ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
-    ]
-    if given:
-        flags = ", ".join("--" + n.replace("_", "-") for n in given)
-        raise UserError(
-            f"--resume {run_dir} continues with the run's own settings; drop {flags} "
-            f"(or start a new run with --out)"
-        )
+def _ignore(line: str) -> None:
+    pass
+
+
+def _reading(s: FinetuneSettings) -> dict[str, list[Path]]:
+    """The runs a new fine-tuning run reads (--encoder, a tagger's --backward-encoder, ...):
+    its --out may be none of them."""
+    fields = [name for name in vars(s) if name.endswith("encoder")]
+    return {"--" + name.replace("_", "-"): list(getattr(s, name)) for name in fields}
+
+
+def _resume_settings(
+    task: Task, run_dir: Path, opts: dict[str, Any]
+) -> tuple[FinetuneSettings, dict[str, Any] | None]:
+    """The run's own settings (on --device), and its config to write if --epochs trains on."""
+    refuse_with_resume(run_dir)
     s = load_settings(run_dir, task)
+    saved = s.epochs
+    s.epochs = resume_epochs(run_dir, saved, opts["epochs"] if is_given("epochs") else None)
+    config = None
+    if s.epochs != saved:
+        config = {"task": task.name, "settings": {**s.to_json(), "device": s.device}}
     s.device = opts["device"]
-    return s
+    return s, config

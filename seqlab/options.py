@@ -2,8 +2,9 @@
 
 - `options_from(Settings)` turns the fields of a settings dataclass (seqlab.settings) into
   click options: default, help and range come from the field, so a default lives in one place.
-- The options every command shares (`--device`, `--layout`, `--seed`, `--out`, `--resume`)
-  are declared once below.
+- The options every command shares (`--device`, `--layout`, `--seed`, `--out`, `--resume`,
+  `--overwrite`) are declared once below, and so is what a run directory may be
+  (`check_out`, `refuse_with_resume`, `locked_run`).
 - `user_errors` turns a user's mistake (a bad value, an unknown name, an unreadable file)
   into one line on stderr and exit code 2; a SettingError is named by its option (--hidden).
 
@@ -15,18 +16,25 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import time
+import signal
+import threading
 import types
 import typing
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from seqlab import registry
-from seqlab.checkpoint import CheckpointError
+from seqlab import distributed, registry
+from seqlab.checkpoint import CheckpointError, has_checkpoint
+from seqlab.rundir import RunInUse, RunLock, clear_run, is_empty, overlaps
+from seqlab.runlog import default_run_dir  # noqa: F401  (the commands' --out default)
 from seqlab.settings import SettingError
 from seqlab.stream import LAYOUTS
+from seqlab.threads import ENV as THREADS_ENV
+from seqlab.threads import set_threads
 from seqlab.train import resolve_device
 
 POSITIVE = click.IntRange(min=1)  # counts and sizes: --bs, --rows, ...
@@ -74,11 +82,6 @@ def writable_dir(path: Path, option: str = "--out") -> Path:
     except OSError as e:
         raise UserError(f"cannot write to {option} {path}: {e.strerror or e}") from None
     return path
-
-
-def default_run_dir(name: str) -> Path:
-    """runs/NAME-YYYYmmdd-HHMMSS: where a command writes when --out is not given."""
-    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 # -- options generated from settings dataclasses ----------------------------------------------
@@ -205,5 +208,188 @@ resume_option = click.option(
     "--resume",
     type=click.Path(path_type=Path),
     default=None,
-    help="Continue the stopped run in this directory (its saved settings are used).",
+    help="Continue the stopped run in this directory (its saved settings are used; "
+    "--epochs N beyond its own trains on, with a new one-cycle schedule for the extra epochs).",
 )
+
+overwrite_option = click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Start the new run in an --out that holds another: that run's checkpoints, config, "
+    "metrics and scores are deleted (other files are kept). Never allowed on a run this "
+    "command reads.",
+)
+
+# With --resume the run's own settings are used: only these may be given as well.
+RESUME_MAY_CHANGE = ("resume", "device", "epochs", "quiet", "threads")
+
+
+def refuse_with_resume(run_dir: Path) -> None:
+    """With --resume, any other setting given is a one-line error naming it."""
+    ctx = click.get_current_context()
+    given = [
+        p.opts[0] if isinstance(p, click.Option) else p.human_readable_name
+        for p in ctx.command.params
+        if p.name is not None and p.name not in RESUME_MAY_CHANGE and is_given(p.name)
+    ]
+    if given:
+        raise UserError(
+            f"--resume {run_dir} continues with the run's own settings; drop "
+            f"{', '.join(given)} (or start a new run with --out)"
+        )
+
+
+def resume_epochs(run_dir: Path, saved: int, epochs: int | None) -> int:
+    """The epochs of a resumed run: its own, or --epochs N when given (at least its own)."""
+    if epochs is None or epochs == saved:
+        return saved
+    if epochs < saved:
+        raise UserError(
+            f"--epochs {epochs}: the run {run_dir} has {saved} epochs; a resumed run trains "
+            f"on: give more than {saved}, or leave --epochs out"
+        )
+    return epochs
+
+
+def is_given(name: str) -> bool:
+    """Whether the current command's parameter `name` was set by the user (not a default)."""
+    ctx = click.get_current_context()
+    return ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+
+
+def check_out(
+    out: Path, overwrite: bool, reading: Mapping[str, Iterable[Path]], resumable: bool = True
+) -> Path:
+    """Check, creating nothing, that a new run may be written in `out`: it is empty or absent
+    (else --overwrite), and it is none of the runs the command reads (`reading`: option ->
+    paths), nor inside one, nor holding one, whatever --overwrite says."""
+    for option, paths in reading.items():
+        for path in paths:
+            # a run directory, or the one a checkpoint is in; a path that is neither is
+            # the reader's error to report
+            source = path if path.is_dir() else path.parent
+            if (path.exists() or has_checkpoint(path)) and overlaps(out, source):
+                raise UserError(
+                    f"--out {out} would write over {option} {path}, which this command reads; "
+                    f"choose another --out"
+                )
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: a file, not a directory; choose another --out")
+    if not overwrite and not is_empty(out):
+        resume = f"continue the run there with --resume {out}, " if resumable else ""
+        raise UserError(
+            f"--out {out} is not empty: {resume}replace it with --overwrite, or choose another "
+            f"--out"
+        )
+    return out
+
+
+@contextmanager
+def locked_run(run_dir: Path, option: str = "--out", overwrite: bool = False) -> Iterator[Path]:
+    """The run directory, created and locked (run.lock) for this command while it lasts; with
+    `overwrite`, the run that was there is deleted once the lock is held. Under torchrun only
+    rank 0 writes, so only rank 0 locks (after every rank has checked the directory)."""
+    distributed.all_gather([None])  # every rank's checks happen before rank 0 creates anything
+    if not distributed.is_main():
+        yield run_dir
+        return
+    created = not run_dir.exists()
+    writable_dir(run_dir, option)
+    lock = RunLock(run_dir)
+    try:
+        lock.acquire()
+    except RunInUse as e:
+        if created:
+            run_dir.rmdir()
+        raise UserError(f"{option} {e}") from None
+    try:
+        with sigterm_as_ctrl_c():
+            if overwrite:
+                clear_run(run_dir)
+            yield run_dir
+    except KeyboardInterrupt:  # before training began (the Trainer handles its own), or twice
+        saved = has_checkpoint(run_dir / "train_state")
+        again = f"; continue with --resume {run_dir}" if saved else ""
+        click.echo(f"interrupted - checkpoints saved before are kept{again}", err=True)
+        raise SystemExit(130) from None
+    finally:
+        lock.release()
+        if created and not has_checkpoint(run_dir / "train_state"):  # nothing worth keeping
+            clear_run(run_dir)
+            if is_empty(run_dir):
+                run_dir.rmdir()
+
+
+@contextmanager
+def sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does, so `kill` stops a command as cleanly
+    (the Trainer, while it fits, turns both into a stop at the next step)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _set_threads(ctx, param, value: int | None) -> int | None:
+    """Set torch's thread count as soon as the option is read, before any work."""
+    try:
+        set_threads(value)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    return value
+
+
+threads_option = click.option(
+    "--threads",
+    type=POSITIVE,
+    default=None,
+    expose_value=False,
+    callback=_set_threads,
+    help=f"CPU threads torch may use [default: ${THREADS_ENV}, else torch's: one per core]. "
+    "On a busy machine fewer can be much faster (docs/scale.md).",
+)
+
+quiet_option = click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Only the summary (stdout) and errors: no progress bars, epoch table or status lines.",
+)
+
+lr_find_option = click.option(
+    "--lr-find",
+    is_flag=True,
+    help="Instead of training: the learning-rate finder (Smith 2017). Trains at most 100 "
+    "batches while the rate grows from 1e-7 to 10, stops when the loss diverges, prints a "
+    "suggested --lr and writes lr_find.png and lr_find.csv in --out (nothing else: no "
+    "checkpoints). Every other option means what it does for training.",
+)
+
+
+def lr_find_dir(out: Path | None, name: str) -> Path:
+    """Where --lr-find writes: --out, else runs/NAME-lr-find-YYYYmmdd-HHMMSS."""
+    return writable_dir(out or default_run_dir(f"{name}-lr-find"))
+
+
+def report_lr_find(finding: Any, directory: Path, quiet: bool) -> None:
+    """The finder's files, then its suggestion on stdout (the summary)."""
+    paths = finding.save(directory)
+    if not quiet:
+        click.echo(f"wrote {', '.join(str(p) for p in paths)}", err=True)
+    click.echo(finding.summary())
+
+
+def status_echo(quiet: bool):
+    """How a command prints a status line: on stderr (stdout keeps the summary), or not at all
+    with --quiet."""
+    if quiet:
+        return lambda line: None
+    return lambda line: click.echo(line, err=True)

@@ -17,9 +17,11 @@ from __future__ import annotations
 import csv
 import io
 import math
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from seqlab.checkpoint import atomic_write
@@ -35,6 +37,11 @@ if TYPE_CHECKING:
 PLOT_EVERY_S = 30.0
 
 Advance = Callable[[float], None]  # one batch trained, with its loss
+
+
+def default_run_dir(name: str) -> Path:
+    """runs/NAME-YYYYmmdd-HHMMSS: where a run goes when no directory is given (CLI and Python)."""
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 class RunLog:
@@ -78,6 +85,20 @@ class RunLog:
         atomic_write(trainer.run_dir / "metrics.csv", metrics_csv(trainer.history))
         last_epoch = row["epoch"] == trainer.config.epochs - 1
         if last_epoch or time.monotonic() - self._plotted_at > PLOT_EVERY_S:
+            self.plot(trainer)
+
+    def note(self, line: str) -> None:
+        """A status line worth a user's eye (stderr: stdout keeps the table)."""
+        if not self.quiet:
+            print(line, file=sys.stderr, flush=True)
+
+    def stopped_early(self, trainer: Trainer, stale: int) -> None:
+        """Early stopping ended the run before its last epoch: say so, draw the curves."""
+        self.note(
+            f"stopped early: {trainer.best_by} has not improved for {stale} epochs "
+            f"(patience {trainer.config.patience}); best is the best epoch's checkpoint"
+        )
+        if trainer.run_dir is not None:
             self.plot(trainer)
 
     def interrupted(self, trainer: Trainer) -> None:

@@ -18,6 +18,8 @@ No click here: the library raises `SettingError` with a plain message
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,8 +66,11 @@ def check(obj: Any) -> None:
 
 def field_problem(f: dataclasses.Field, value: Any) -> str | None:
     m = f.metadata
-    if value is None or not m:
+    if not m:
         return None
+    wrong_type = type_problem(f.type, value)  # a value from JSON (resume) may be anything
+    if wrong_type or value is None:
+        return wrong_type
     if m.get("choices") is not None and value not in m["choices"]:
         return f"must be one of {', '.join(m['choices'])}, got {value!r}"
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -76,6 +81,39 @@ def field_problem(f: dataclasses.Field, value: Any) -> str | None:
     if too_low or too_high:
         return f"must be {describe_range(m)}, got {value}"
     return None
+
+
+def type_problem(hint: Any, value: Any) -> str | None:
+    """What is wrong with `value` for a field annotated `hint` (a string, as the dataclasses
+    of seqlab declare them under `from __future__ import annotations`); None when it fits.
+    Knows int, float, bool, str, Path and their `| None`; other hints are not checked."""
+    text = hint if isinstance(hint, str) else getattr(hint, "__name__", str(hint))
+    parts = {p.strip() for p in text.split("|")}
+    nullable = "None" in parts
+    parts.discard("None")
+    want: str = parts.pop() if len(parts) == 1 else ""
+    ok = {
+        "bool": lambda v: isinstance(v, bool),
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "str": lambda v: isinstance(v, str),
+        "Path": lambda v: isinstance(v, str | os.PathLike),
+    }.get(want)
+    if ok is None or (value is None and nullable):
+        return None
+    if value is None:
+        return "must not be null"
+    if ok(value):
+        if want == "float" and not math.isfinite(value):
+            return f"must be a finite number, got {value}"
+        return None
+    names = {"bool": "true or false", "int": "a whole number", "float": "a number"}
+    return f"must be {names.get(want, 'a string')}, got {_short(value)}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def describe_range(m: Any) -> str:

@@ -16,6 +16,13 @@ from pathlib import Path
 
 ERRORS = ("strict", "replace")
 BLOCK = 1 << 20  # bytes read at a time
+# The longest line read (bytes without a line break, or without a space where pieces may be cut
+# at spaces): far beyond any text's paragraph, and it bounds the memory one piece takes.
+MAX_LINE = 64 << 20
+# The longest line of a labelled file or of `predict`'s input (characters): one text to
+# classify or one sentence to tag. Far beyond a real one, and it keeps the tokenizers and
+# the tagger's per-character features (which take seconds per MiB) from running for minutes.
+MAX_TEXT_LINE = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -91,40 +98,50 @@ def read_pieces(
     errors: str = "strict",
     split_long_lines: bool = True,
     block: int = BLOCK,
+    max_line: int | None = None,
 ) -> Iterator[tuple[int, int, str]]:
     """`(byte offset, size in bytes, text)` pieces of the bytes `start:end` of `path`, each cut
     after a line break. A line longer than `block` is cut after a space when `split_long_lines`
     (else it is read whole). Raises TextFileError on a NUL byte or bad UTF-8 unless
-    errors="replace"."""
+    errors="replace", and on more than `max_line` (default MAX_LINE) bytes with no place to cut."""
     if errors not in ERRORS:
         raise ValueError(f"errors must be one of {', '.join(ERRORS)}, got {errors!r}")
+    max_line = MAX_LINE if max_line is None else max_line
     with open(path, "rb") as f:
         f.seek(start)
         left = None if end is None else end - start
-        offset, carry = start, b""
+        offset = start
         if start == 0:  # a UTF-8 byte-order mark is not text
             head = f.read(3)
             if head == _BOM:
                 offset, left = 3, None if left is None else left - 3
             else:
                 f.seek(0)
+        # `carry`: blocks read since the last cut, kept as a list and joined once at the next
+        # cut, so a line of n bytes costs O(n) (joining at every block made it O(n^2/block))
+        carry: list[bytes] = []
+        carried = 0
         while True:
             data = f.read(block if left is None else min(block, left))
             if left is not None:
                 left -= len(data)
             if not data:
                 if carry:
-                    yield offset, len(carry), _decode(carry, offset, path, errors)
+                    raw = b"".join(carry)
+                    yield offset, len(raw), _decode(raw, offset, path, errors)
                 return
-            buf = carry + data
-            cut = buf.rfind(b"\n") + 1
+            cut = data.rfind(b"\n") + 1
             if cut == 0 and split_long_lines:
-                cut = buf.rfind(b" ") + 1
+                cut = data.rfind(b" ") + 1
             if cut == 0:  # no place to cut yet: read on
-                carry = buf
+                carry.append(data)
+                carried += len(data)
+                if carried > max_line:
+                    raise TextFileError(_too_long(path, offset, max_line, split_long_lines))
                 continue
-            yield offset, cut, _decode(buf[:cut], offset, path, errors)
-            offset, carry = offset + cut, buf[cut:]
+            raw = b"".join([*carry, data[:cut]])
+            yield offset, len(raw), _decode(raw, offset, path, errors)
+            offset, carry, carried = offset + len(raw), [data[cut:]], len(data) - cut
 
 
 def _decode(raw: bytes, offset: int, path: Path, errors: str) -> str:
@@ -144,3 +161,33 @@ def _decode(raw: bytes, offset: int, path: Path, errors: str) -> str:
             f"UTF-8, leave it out, or pass --errors replace"
         ) from None
     return text.replace("\0", "\ufffd") if nul >= 0 else text
+
+
+def line_number(path: Path, offset: int) -> int:
+    """The 1-based number of the line that byte `offset` of `path` falls in."""
+    n, done = 1, 0
+    with open(path, "rb") as f:
+        while done < offset and (block := f.read(min(BLOCK, offset - done))):
+            n, done = n + block.count(b"\n"), done + len(block)
+    return n
+
+
+def _too_long(path: Path, offset: int, limit: int, spaces: bool) -> str:
+    what = "a line break or a space" if spaces else "a line break"
+    return (
+        f"{path}, line {line_number(path, offset)}: more than {limit >> 20} MiB without "
+        f"{what}; seqlab reads lines of at most {limit >> 20} MiB (docs/reliability.md): "
+        f"break the text into lines"
+    )
+
+
+def check_line_lengths(text: str, source: str, limit: int = MAX_TEXT_LINE) -> None:
+    """A ValueError naming the first line of `text` longer than `limit` characters."""
+    if len(text) <= limit:
+        return
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > limit:
+            raise TextFileError(
+                f"{source}, line {number}: {len(line):,} characters; a line is at most "
+                f"{limit:,} (docs/reliability.md): break it into lines"
+            )

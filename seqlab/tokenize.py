@@ -37,6 +37,7 @@ import tokenizers
 
 from seqlab import chartokens, wordtokens
 from seqlab.chartokens import CharEncoder
+from seqlab.checkpoint import umask_mode
 from seqlab.corpus import Corpus
 from seqlab.npyfile import NpyWriter
 from seqlab.settings import check, setting
@@ -146,6 +147,7 @@ def prepare(
             return target
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+        tmp.chmod(umask_mode(0o777))  # mkdtemp's 0700 would hide the cache from the group
         try:
             _build(
                 tmp,

@@ -31,7 +31,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from seqlab.checkpoint import CheckpointError, load_tensors
+from seqlab import modeldir, validate
+from seqlab.checkpoint import CheckpointError, has_checkpoint, load_tensors
 from seqlab.encoder import EncoderConfig, StatefulEncoder
 from seqlab.model import SeqModel
 from seqlab.vocab import Vocab
@@ -61,19 +62,25 @@ def checkpoint_stem(path: Path) -> Path:
     path = Path(path)
     if path.is_dir():
         for name in ("best", "last"):
-            if (path / f"{name}.json").is_file():
+            if has_checkpoint(path / name):
                 return path / name
         raise CheckpointError(f"{path}: no best.json or last.json there; is it a run directory?")
     stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
-    if not stem.with_suffix(".json").is_file():
+    if not has_checkpoint(stem):
         raise CheckpointError(f"{path}: no such run directory or checkpoint")
     return stem
 
 
 def load_pretrained(path: Path) -> Pretrained:
-    """Read the encoder of a run directory or checkpoint (any head; the head is dropped)."""
-    stem = checkpoint_stem(path)
-    tensors, meta = load_tensors(stem)
+    """Read the encoder of a run directory, a checkpoint or an exported model directory (any
+    head; the head is dropped)."""
+    if modeldir.is_model_dir(path):
+        stem = Path(path) / "config"  # messages about its JSON name DIR/config.json
+        tensors, meta = modeldir.read_tensors(path)
+    else:
+        stem = checkpoint_stem(path)
+        tensors, meta = load_tensors(stem)
+    validate.check_meta(meta, stem.with_suffix(".json"), validate.header_of(tensors))
     for name, twin in meta.get("aliases", {}).items():  # tied weights are stored once
         tensors.setdefault(name, tensors[twin])
     kind = meta.get("encoder_kind") or StatefulEncoder.kind
@@ -82,11 +89,8 @@ def load_pretrained(path: Path) -> Pretrained:
             f"{stem.with_suffix('.json')}: its encoder is of kind {kind!r}; fine-tuning takes "
             f"the {StatefulEncoder.kind!r} encoder of `seqlab pretrain` (rnn, gru or lstm cells)"
         )
-    try:
-        config = EncoderConfig(**meta["encoder"])
-        vocab = Vocab(meta["vocab"])
-    except KeyError as e:
-        raise CheckpointError(f"{stem.with_suffix('.json')}: missing field {e}") from None
+    config = validate.encoder_config(meta["encoder"], stem.with_suffix(".json"))
+    vocab = Vocab(meta["vocab"])
     enc = {k[len("encoder.") :]: v for k, v in tensors.items() if k.startswith("encoder.")}
     if not enc:
         raise CheckpointError(f"{stem.with_suffix('.safetensors')}: holds no encoder weights")

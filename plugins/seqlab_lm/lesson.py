@@ -11,6 +11,7 @@ import io
 import statistics
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -20,13 +21,19 @@ from rich.table import Table
 from seqlab import Interrupted, atomic_write, registry
 from seqlab.options import (
     UserError,
+    check_out,
     default_run_dir,
     device_option,
+    locked_run,
     out_option,
+    overwrite_option,
+    quiet_option,
     seed_option,
+    threads_option,
     user_errors,
     writable_dir,
 )
+from seqlab.rundir import clear_run
 from seqlab.stream import LAYOUTS
 from seqlab_lm import presets
 from seqlab_lm.lesson_plot import plot_lesson
@@ -137,6 +144,12 @@ def list_presets(known: dict) -> None:
     Console().print(table)
 
 
+def fresh_run_dir(path: Path) -> Path:
+    """A preset's run in the lesson's directory: with --overwrite, the run that was there goes."""
+    clear_run(path)
+    return writable_dir(path)
+
+
 @click.command()
 @click.argument("corpus")
 @click.option(
@@ -173,9 +186,25 @@ def list_presets(known: dict) -> None:
 )
 @device_option
 @out_option("lesson-CORPUS")
+@overwrite_option
 @click.option("--list", "list_only", is_flag=True, help="List CORPUS's presets and exit.")
+@threads_option
+@quiet_option
 @user_errors
-def lesson(corpus, models, seeds, seed, epochs, layout, random_bptt, device, out, list_only):
+def lesson(
+    corpus,
+    models,
+    seeds,
+    seed,
+    epochs,
+    layout,
+    random_bptt,
+    device,
+    out,
+    overwrite,
+    list_only,
+    quiet,
+):
     """Train CORPUS's named presets in turn and compare them with their reference figures.
 
     For human-numbers these are fastai lesson 7's six models and the accuracies the course
@@ -201,8 +230,9 @@ def lesson(corpus, models, seeds, seed, epochs, layout, random_bptt, device, out
         for name in names
         for s in range(seed, seed + seeds)
     }  # all built (and checked) before the first run starts
-    out = writable_dir(out or default_run_dir(f"lesson-{corpus}"))
-    console = Console(stderr=True)
+    out = check_out(out or default_run_dir(f"lesson-{corpus}"), overwrite, {}, resumable=False)
+    click.get_current_context().with_resource(locked_run(out, "--out", overwrite))
+    console = Console(stderr=True, quiet=quiet)
     console.print(f"runs in {out}")
     source = next(
         (known[n]["reference"]["source"] for n in names if "reference" in known[n]), "reference"
@@ -233,7 +263,7 @@ def lesson(corpus, models, seeds, seed, epochs, layout, random_bptt, device, out
                 try:
                     history = run(
                         configs[name, s],
-                        writable_dir(out / f"{name}-seed{s}"),
+                        fresh_run_dir(out / f"{name}-seed{s}"),
                         console=Console(quiet=True),
                         callbacks=[advance],
                     )

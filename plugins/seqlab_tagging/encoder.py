@@ -42,6 +42,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlab import EncoderConfig, StatefulEncoder, flip_padded
 from seqlab.encoder import locked_dropout
+from seqlab.validate import check_arguments
 from seqlab_tagging.charlm import CharLMReader
 from seqlab_tagging.features import CHARS, WORD, Featurizer
 from seqlab_tagging.wordrep import WordFeatures, WordFeaturesConfig
@@ -69,8 +70,8 @@ class TaggerEncoder(nn.Module):
         super().__init__()
         if not lms and not char_lms and features is None:
             raise ValueError("a tagger needs word features or at least one pretrained LM")
-        if char_lms and featurizer is None:
-            raise ValueError("character LMs read the featurizer's character columns")
+        if (char_lms or features is not None) and featurizer is None:
+            raise ValueError("word features and character LMs read the featurizer's columns")
         self.lms = nn.ModuleList(lms)
         self.char_lms = nn.ModuleList(char_lms)
         self.bos_idx, self.pad_idx, self.drop = bos_idx, pad_idx, drop
@@ -96,6 +97,12 @@ class TaggerEncoder(nn.Module):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TaggerEncoder:
         fz, wf = config.get("featurizer"), config.get("features")
+        # a checkpoint's JSON may have been edited: types first, before anything is built
+        names = ("bos_idx", "pad_idx", "context", "drop")
+        scalars: dict[str, Any] = {k: config[k] for k in names if k in config}
+        check_arguments(cls.__init__, scalars, "encoder")
+        if wf is not None:
+            check_arguments(WordFeaturesConfig, wf, "encoder.features")
         n_chars = len(fz["chars"]) if fz is not None else 0
         return cls(
             [StatefulEncoder(EncoderConfig(**c)) for c in config["lms"]],

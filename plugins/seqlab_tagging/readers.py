@@ -21,6 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from seqlab.textfiles import check_line_lengths
+
 CONLLU_FIELDS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 FORMATS = ("conll", "conllu", "text")
 
@@ -59,6 +61,7 @@ def decode_lines(data: bytes, name: str) -> list[str]:
             f"byte 0x{data[e.start]:02x} is not UTF-8; convert the file to UTF-8 "
             "(e.g. iconv -f latin1 -t utf-8)",
         ) from None
+    check_line_lengths(text, name)
     return split_lines(text)
 
 

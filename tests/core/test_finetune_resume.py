@@ -78,10 +78,27 @@ def test_ctrl_c_then_resume_matches_an_uninterrupted_run(task, lm, tmp_path, mon
 def test_resume_refuses_other_settings_and_other_tasks(task, lm, tmp_path):
     run = tmp_path / "run"
     assert invoke("finetune", *task_args(task, lm), "--out", run).exit_code == 0
-    r = CliRunner().invoke(cli, ["finetune", task, "--resume", str(run), "--epochs", "4"])
-    assert r.exit_code == 2 and "drop --epochs" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["finetune", task, "--resume", str(run), "--wd", "0.1"])
+    assert r.exit_code == 2 and "drop --wd" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["finetune", task, "--resume", str(run), "--overwrite"])
+    assert r.exit_code == 2 and "drop --overwrite" in r.output
+    r = CliRunner().invoke(cli, ["finetune", task, "--resume", str(run), "--epochs", "1"])
+    assert r.exit_code == 2 and "has 2 epochs" in r.output
     other = "classify" if task == "tag" else "tag"
     r = CliRunner().invoke(cli, ["finetune", other, "--resume", str(run)])
     assert r.exit_code == 2 and f"a run of task {task!r}" in r.output
     r = CliRunner().invoke(cli, ["finetune", task, "--resume", str(lm)])
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_resume_with_more_epochs_trains_on(lm, tmp_path):
+    task = "classify"  # the skeleton's resume, the same for every task
+    run = tmp_path / "run"
+    assert invoke("finetune", *task_args(task, lm), "--out", run).exit_code == 0
+    r = invoke("finetune", task, "--resume", run, "--epochs", "3")
+    assert r.exit_code == 0, r.output
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 3
+    assert json.loads((run / "config.json").read_text())["settings"]["epochs"] == 3
+    assert json.loads((run / "train_state.json").read_text())["cycles"] == [2, 1]
+    assert invoke("finetune", task, "--resume", run).exit_code == 0  # nothing left to train
+    assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 3

@@ -13,7 +13,9 @@ from seqlab.predict import decode, make_request, predictor_for
 
 
 def fake_run(tmp_path, kind):
-    (tmp_path / "best.json").write_text(json.dumps({"head": {"kind": kind}}), encoding="utf-8")
+    """A run whose best.json has the fields predict checks before it dispatches."""
+    meta = {"head": {"kind": kind, "config": {}}, "encoder": {}, "vocab": ["xxunk", "a"]}
+    (tmp_path / "best.json").write_text(json.dumps(meta), encoding="utf-8")
     return tmp_path
 
 
@@ -59,3 +61,17 @@ def test_cli_errors(tmp_path, monkeypatch, args, message):
     result = CliRunner().invoke(cli, ["predict", str(run), *args])
     assert result.exit_code == 2 and message in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1, result.output  # one line, no usage
+
+
+def test_several_runs_need_one_head_kind_and_a_predictor_that_averages(tmp_path):
+    from seqlab.predict import predict, with_others
+
+    (tmp_path / "tag").mkdir()
+    (tmp_path / "clf").mkdir()
+    tag, clf = fake_run(tmp_path / "tag", "tag"), fake_run(tmp_path / "clf", "classify")
+    with pytest.raises(ValueError, match="a run with a 'classify' head; .* has a 'tag' one"):
+        with_others(make_request(tag, texts=["a"]), [clf])
+    (tmp_path / "tag2").mkdir()
+    request = with_others(make_request(tag, texts=["a"]), [fake_run(tmp_path / "tag2", "tag")])
+    with pytest.raises(ValueError, match="'tag' head predict one at a time"):
+        predict(request)
