@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix, f1_score
 
-matplotlib.use("Agg")  # no screen needed; set before pyplot is imported
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import classification_report, confusion_matrix, f1_score  # noqa: E402
+from seqlab.plot import plot_confusion
 
 
 def scores(true: list[int], pred: list[int]) -> dict[str, float]:
@@ -38,24 +36,4 @@ def confusion_png(
 ) -> None:
     """Rows: the true class; columns: the predicted class; each cell its count."""
     cm = confusion_matrix(true, pred, labels=list(range(len(classes))))
-    side = max(4.0, 0.45 * len(classes) + 2)
-    fig, ax = plt.subplots(figsize=(side + 1, side))
-    im = ax.imshow(cm, cmap="Blues")
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), classes)
-    ax.set(xlabel="predicted", ylabel="true", title=title)
-    limit = cm.max() / 2 if cm.size else 0
-    for (i, j), n in np.ndenumerate(cm):
-        ax.text(
-            j,
-            i,
-            str(n),
-            ha="center",
-            va="center",
-            fontsize=8,
-            color="white" if n > limit else "black",
-        )
-    fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    plot_confusion(cm, classes, path, title)

@@ -11,7 +11,14 @@ from pathlib import Path
 import click
 
 from seqlab import atomic_write
-from seqlab.options import UserError, device_option, user_errors
+from seqlab.options import (
+    UserError,
+    device_option,
+    quiet_option,
+    status_echo,
+    threads_option,
+    user_errors,
+)
 from seqlab.settings import SettingError
 from seqlab.train import resolve_device
 from seqlab_lm.cache import CacheConfig
@@ -83,8 +90,12 @@ def _print_errors(title: str, rows: list[dict], by: str, top: int) -> None:
 @CHECKPOINT
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@threads_option
+@quiet_option
 @user_errors
-def evaluate(run_dir, split, use_cache, cache_from, errors, top, bs, checkpoint, device, as_json):
+def evaluate(
+    run_dir, split, use_cache, cache_from, errors, top, bs, checkpoint, device, as_json, quiet
+):
     """Loss, accuracy and perplexity of the language model in RUN, with and without the
     neural cache (Grave et al. 2017).
 
@@ -92,14 +103,14 @@ def evaluate(run_dir, split, use_cache, cache_from, errors, top, bs, checkpoint,
     Example:
       seqlab evaluate runs/human-numbers-20250101-120000 --cache --errors
     """
+    status = status_echo(quiet)
     model, vocab, config = load_run(run_dir, checkpoint)
     cache, tuned = CacheConfig.for_run(run_dir, cache_from) if use_cache else (None, {})
     stream = split_stream(config, split, bs)
     if tuned.get("bs") not in (None, stream.bs):
-        click.echo(
+        status(
             f"note: the cache was tuned reading {tuned['bs']} rows, here {stream.bs}: "
-            f"tune with the same --bs for the best settings",
-            err=True,
+            f"tune with the same --bs for the best settings"
         )
     plain, cached = score(model, stream, cache, resolve_device(device), errors)
     rows: list[tuple[str, Tally]] = [("model", plain)]
@@ -135,7 +146,7 @@ def evaluate(run_dir, split, use_cache, cache_from, errors, top, bs, checkpoint,
             _print_errors(
                 f"errors of {name} by previous token (the input)", error_rows, "previous", top
             )
-        click.echo(f"errors written to {path}", err=True)
+        status(f"errors written to {path}")
 
 
 def _floats(text: str) -> list[float]:
@@ -192,8 +203,12 @@ def _floats(text: str) -> list[float]:
 @BS
 @CHECKPOINT
 @device_option
+@threads_option
+@quiet_option
 @user_errors
-def tune_cache(run_dir, windows, thetas, lams, metric, holdout, max_tokens, bs, checkpoint, device):
+def tune_cache(
+    run_dir, windows, thetas, lams, metric, holdout, max_tokens, bs, checkpoint, device, quiet
+):
     """Tune the neural cache (lam, theta, window) of the LM in RUN on the held-out tail of
     train (best accuracy, or lowest loss with --metric loss) and store the winner in
     RUN/cache.json, where
@@ -213,12 +228,12 @@ def tune_cache(run_dir, windows, thetas, lams, metric, holdout, max_tokens, bs, 
                 raise UserError(f"--{option} {value:g}: {e.problem}") from None
     model, _, config = load_run(run_dir, checkpoint)
     held = config["data"].get("holdout") or 0.0
+    status = status_echo(quiet)
     if not held:
-        click.echo(
+        status(
             f"note: {run_dir} was trained on all of train, so the model has seen its "
             f"last {holdout:.0%} and the cache will look less useful than on new text. "
-            "Better: tune a run trained with --holdout and pass it to --cache-from.",
-            err=True,
+            "Better: tune a run trained with --holdout and pass it to --cache-from."
         )
     stream = split_stream(config, "holdout", bs, holdout)
     results = tune(model, stream, device=resolve_device(device), max_tokens=max_tokens, **grid)
@@ -245,4 +260,4 @@ def tune_cache(run_dir, windows, thetas, lams, metric, holdout, max_tokens, bs, 
     click.echo(
         f"  {'model+cache':<14}{best['loss']:>10.4f}{best['accuracy']:>10.4f}   {chosen.describe()}"
     )
-    click.echo(f"wrote {path}", err=True)
+    status(f"wrote {path}")

@@ -1,7 +1,8 @@
 """`seqlab finetune tag`: the tagging task's command (the shared skeleton does the rest).
 
 The run dir holds config.json, metrics.csv, curves.png, best.* / last.*, report.txt (per-tag
-scores of the best checkpoint on the test split, else the valid split) and scores.json.
+scores of the best checkpoint on the test split, else the valid split), confusion.png (per
+tag, over tokens) and scores.json.
 """
 
 from __future__ import annotations

@@ -65,3 +65,15 @@ def report(gold, pred, scheme: str | None = None) -> str:
             [list(s) for s in gold], [list(s) for s in pred], digits=4, zero_division=0
         )
     return text
+
+
+def confusion_png(gold, pred, path, title: str) -> None:
+    """Per tag, over tokens: rows the true tag, columns the predicted one (as the classifier's)."""
+    from sklearn.metrics import confusion_matrix
+
+    from seqlab.plot import plot_confusion
+
+    flat_g = [t for s in gold for t in s]
+    flat_p = [t for s in pred for t in s]
+    labels = sorted(set(flat_g) | set(flat_p))
+    plot_confusion(confusion_matrix(flat_g, flat_p, labels=labels), labels, path, title)

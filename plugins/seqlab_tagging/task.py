@@ -16,13 +16,13 @@ from typing import ClassVar
 from seqlab import SeqModel, StatefulEncoder, Vocab, registry, transfer
 from seqlab.finetune import Built, FinetuneSettings, Scores, paths
 from seqlab.settings import SettingError, setting
-from seqlab.train import resolve_device
+from seqlab.train import MAX_EPOCHS, resolve_device
 from seqlab_tagging import data
 from seqlab_tagging.charlm import SPACE, CharLMReader
 from seqlab_tagging.encoder import TaggerEncoder
 from seqlab_tagging.features import Featurizer
 from seqlab_tagging.head import TagHead
-from seqlab_tagging.metrics import report, scores, span_scheme
+from seqlab_tagging.metrics import confusion_png, report, scores, span_scheme
 from seqlab_tagging.predict import tag
 from seqlab_tagging.readers import CONLLU_FIELDS, FORMATS, Sentence, read
 from seqlab_tagging.wordrep import WordFeaturesConfig
@@ -32,7 +32,7 @@ from seqlab_tagging.wordrep import WordFeaturesConfig
 class TagSettings(FinetuneSettings):
     # Defaults chosen on GUM's held-out tail (the last 10% of the dev split's sentences, never
     # the test split; docs/tagging.md): 20 epochs and dropout 0.33 before the BiLSTM.
-    epochs: int = setting(20, "Epochs of one-cycle training.", min=1)
+    epochs: int = setting(20, "Epochs of one-cycle training.", min=1, max=MAX_EPOCHS)
     backward_encoder: tuple[Path, ...] = setting((), "Backward LM run directories.", cli=False)
     discriminative: bool | None = setting(
         False,
@@ -203,7 +203,11 @@ class Tagging:
         pred = tag(model, vocab, [w for w, _ in examples], s.bs, resolve_device(s.device))
         gold = [list(t or ()) for _, t in examples]
         scheme = span_scheme(d.tags)
-        return Scores(scores(gold, pred, scheme), report(gold, pred, scheme), len(examples))
+        metrics = scores(gold, pred, scheme)
+        headline = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+        confusion_png(gold, pred, out / "confusion.png", f"{split} tokens: {headline}")
+        text = report(gold, pred, scheme)
+        return Scores(metrics, text, len(examples), files=["confusion.png"])
 
 
 def build_model(d: TagData, s: TagSettings) -> tuple[SeqModel, Vocab]:

@@ -1,0 +1,42 @@
+"""The training conveniences every task's settings class declares the same way: early
+stopping, mixed precision, TensorBoard. One declaration each, so `seqlab pretrain` and every
+`seqlab finetune TASK` (and their Python callers) get the same option, help and check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seqlab import tensorboard as tb
+from seqlab.settings import SettingError, setting
+
+
+def patience() -> Any:
+    return setting(
+        None,
+        "Early stopping: end the run when the epoch table's best-by column (valid loss, or the "
+        "task's headline metric) has not improved for this many epochs; the best checkpoint "
+        "is kept. [default: off]",
+        min=1,
+    )
+
+
+def amp() -> Any:
+    return setting(
+        False,
+        "Mixed precision on CUDA: bfloat16 autocast (no loss scaling needed). On a CPU it does "
+        "nothing but say so.",
+    )
+
+
+def tensorboard() -> Any:
+    return setting(
+        False,
+        "Log the loss and learning rate per step and the epoch table per epoch for "
+        "TensorBoard, in RUN/tensorboard (needs `pip install 'seqlab[tensorboard]'`).",
+    )
+
+
+def check(s: Any) -> None:
+    """A missing optional package is a setting error now, not a crash after the data is read."""
+    if s.tensorboard and not tb.available():
+        raise SettingError("tensorboard", tb.MISSING)
