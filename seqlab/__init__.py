@@ -1,5 +1,9 @@
 """seqlab: stateful recurrent language models, and the taggers and classifiers built on them.
 
+    run = seqlab.pretrain("human-numbers", epochs=5)    # the Python facade (seqlab.api,
+    model = seqlab.load(run)                            # docs/python.md): pretrain,
+    model.predict(["eight thousand one"])               # finetune_tag, finetune_classify, load
+
 The public names below are the library; a plugin may import them and the modules they come
 from. The command line's helpers (options, errors) live in `seqlab.options`, which this
 package never imports: `import seqlab` does not load click, rich or matplotlib.
@@ -28,7 +32,20 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
+# The Python facade (seqlab.api: seqlab.pretrain, seqlab.load, ...), loaded when first used.
+_FACADE = (
+    "Predictor",
+    "Run",
+    "SettingError",
+    "finetune",
+    "finetune_classify",
+    "finetune_tag",
+    "load",
+    "pretrain",
+)
+
 __all__ = [
+    *_FACADE,
     "BOS",
     "PAD",
     "SPECIALS",
@@ -66,6 +83,10 @@ _MOVED_TO_OPTIONS = ("UserError", "default_run_dir", "device_option", "user_erro
 
 
 def __getattr__(name: str):
+    if name in _FACADE:
+        from seqlab import api
+
+        return getattr(api, name)
     if name in _MOVED_TO_OPTIONS:
         from seqlab import options
 

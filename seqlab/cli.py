@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from pathlib import Path
 
@@ -17,10 +18,19 @@ from seqlab.options import (
     UserError,
     device_option,
     layout_option,
+    quiet_option,
+    status_echo,
+    threads_option,
     user_errors,
     writable_dir,
 )
 from seqlab.stream import BPTTStream
+
+
+def first_rank() -> bool:
+    """False in every torchrun process but rank 0 (from torchrun's RANK, set before the
+    process group is joined), so a user error is printed once, not once per process."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 class PluginGroup(click.Group):
@@ -42,10 +52,12 @@ class PluginGroup(click.Group):
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as e:
             where = f"; see `{e.ctx.command_path} --help`" if e.ctx is not None else ""
-            click.echo(f"Error: {e.format_message().rstrip('.')}{where}", err=True)
+            if first_rank():
+                click.echo(f"Error: {e.format_message().rstrip('.')}{where}", err=True)
             sys.exit(e.exit_code)
         except click.ClickException as e:
-            e.show()
+            if first_rank():
+                e.show()
             sys.exit(e.exit_code)
         except click.Abort:
             click.echo("Aborted!", err=True)
@@ -84,7 +96,8 @@ def finetune():
 
 
 @cli.command()
-def plugins():
+@quiet_option
+def plugins(quiet):
     """List installed plugins: their distribution, kind, name and entry point."""
     table = Table("distribution", "kind", "name", "entry point")
     for row in registry.listing():
@@ -103,8 +116,9 @@ def plugins():
 @click.option("--batch", "batch_no", default=1, show_default=True, help="Which batch (1-based).")
 @click.option("--rows", type=POSITIVE, default=5, show_default=True, help="How many rows to show.")
 @click.option("--tsv", is_flag=True, help="Print idx<TAB>text lines only, for piping.")
+@quiet_option
 @user_errors
-def show_batch(corpus, split, bs, bptt, layout, batch_no, rows, tsv):
+def show_batch(corpus, split, bs, bptt, layout, batch_no, rows, tsv, quiet):
     """Show the first rows of one batch of CORPUS as text, like fastai's show_batch.
 
     Row r of batch k+1 continues row r of batch k: compare `--batch 1` and `--batch 2`.
@@ -131,8 +145,9 @@ def show_batch(corpus, split, bs, bptt, layout, batch_no, rows, tsv):
 @cli.command()
 @click.argument("corpus")
 @click.argument("directory", type=click.Path(path_type=Path))
+@quiet_option
 @user_errors
-def export(corpus, directory):
+def export(corpus, directory, quiet):
     """Write CORPUS as text files into DIRECTORY (for corpora that support it)."""
     c = registry.corpus(corpus)
     if c.export is None:
@@ -142,8 +157,13 @@ def export(corpus, directory):
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
-@click.argument("input", required=False, type=click.Path(path_type=Path, allow_dash=True))
+@click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    metavar="RUN_DIR... [INPUT]",
+    type=click.Path(path_type=Path, allow_dash=True),
+)
 @click.option(
     "--text",
     "texts",
@@ -172,21 +192,32 @@ def export(corpus, directory):
 )
 @click.option("--bs", type=POSITIVE, default=64, show_default=True, help="Examples per batch.")
 @device_option
+@threads_option
+@quiet_option
 @user_errors
-def predict(run_dir, input, texts, as_json, fmt, out, bs, device):
-    """Predict with the fine-tuned run in RUN_DIR for each text of INPUT (a file, or - for
-    stdin) or of --text. The run's task decides what a prediction is: a classifier prints
-    label and probability per line; a tagger prints one `word<TAB>tag` per line, a blank line
-    between sentences.
+def predict(paths, texts, as_json, fmt, out, bs, device, quiet):
+    """Predict with the fine-tuned run in RUN_DIR (or a model directory of `seqlab
+    export-model`) for each text of INPUT (a file, or - for stdin) or of --text. The run's
+    task decides what a prediction is: a classifier prints label and probability per line;
+    a tagger prints one `word<TAB>tag` per line, a blank line between sentences. Several
+    classifier runs (e.g. a forward and a backward one, ULMFiT's bidirectional ensemble)
+    predict together: their class probabilities are averaged.
 
     \b
     Examples:
       seqlab predict runs/mod3 --text "two thousand one" --text "nine"
       seqlab predict runs/genre reviews.txt --json
       cat sentences.txt | seqlab predict runs/genre -
+      seqlab predict runs/genre-fwd runs/genre-bwd reviews.txt
     """
-    from seqlab.predict import make_request
+    from seqlab.predict import make_request, with_others
     from seqlab.predict import predict as run_predictor
+
+    # run directories first; a last path that is not a directory is the INPUT
+    runs, input = list(paths), None
+    if len(runs) > 1 and not runs[-1].is_dir():
+        input = runs.pop()
+    run_dir, others = runs[0], runs[1:]
 
     if texts and input is not None:
         raise UserError("give the texts as INPUT (a file, or - for stdin) or with --text, not both")
@@ -203,14 +234,47 @@ def predict(run_dir, input, texts, as_json, fmt, out, bs, device):
         bs=bs,
         device=device,
     )
-    result = run_predictor(request)
+    result = run_predictor(with_others(request, others))
     if out is None:
         click.echo(result, nl=False)
     else:
         from seqlab.checkpoint import atomic_write
 
         atomic_write(out, result)
-        click.echo(f"wrote {out}", err=True)
+        status_echo(quiet)(f"wrote {out}")
+
+
+@cli.command("export-model")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))
+@quiet_option
+@user_errors
+def export_model(run_dir, directory, quiet):
+    """Write the model of RUN_DIR (its best checkpoint, else last) into DIRECTORY, a model
+    directory others can load with no run directory and no token cache:
+
+    \b
+      config.json         architecture, head, label names ("seqlab_format": 1)
+      model.safetensors   the weights (never code; tensor names in docs/python.md)
+      tokenizer.json      word models: the vocab as a Hugging Face tokenizer
+      vocab.json          character models: the character table
+      README.md           model card: data, settings, scores, licence note
+
+    `seqlab predict DIRECTORY ...` and, in Python, `seqlab.load("DIRECTORY")` read it.
+    DIRECTORY must be new, empty, or an earlier export (replaced).
+
+    \b
+    Example:
+      seqlab export-model runs/mod3 models/mod3
+      seqlab predict models/mod3 --text "two thousand one"
+    """
+    from seqlab.api import load
+
+    if not Path(run_dir).exists():
+        raise UserError(f"{run_dir}: no such run directory")
+    path = load(run_dir, device="cpu").save_pretrained(directory)
+    status_echo(quiet)(f"wrote {', '.join(sorted(p.name for p in path.iterdir()))} to {path}")
+    click.echo(path)
 
 
 def main() -> None:

@@ -2,10 +2,11 @@
 
 A fine-tuning plugin registers a function under its head's kind in the entry-point group
 `seqlab.predictors` (e.g. `classify = "seqlab_classify.predict:predict"`). The core finds the
-run's checkpoint, reads its JSON (not the weights), and calls that function with a
-`PredictRequest`; the function loads the model (`load_model(request.stem)`), reads the input
-in its own format, and writes its output to `request.out`. Whatever it writes reaches stdout
-or the `--out` file only when it returns: an error never leaves half an output file.
+run's checkpoint (or reads an exported model directory's config.json, seqlab.modeldir), and
+calls that function with a `PredictRequest`; the function loads the model (`request.load()`),
+reads the input in its own format, and writes its output to `request.out`. Whatever it writes
+reaches stdout or the `--out` file only when it returns: an error never leaves half an output
+file.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-from seqlab import registry
-from seqlab.checkpoint import CheckpointError, read_json
+from seqlab import modeldir, registry
+from seqlab.checkpoint import CheckpointError, committed_file, load_model, read_json
+from seqlab.textfiles import check_line_lengths
 from seqlab.transfer import checkpoint_stem
+from seqlab.validate import check_meta
 
 STDIN = Path("-")
 
@@ -28,9 +31,10 @@ STDIN = Path("-")
 class PredictRequest:
     """What the user asked `seqlab predict` for, and where the answers go."""
 
-    run_dir: Path
-    stem: Path  # the checkpoint to load: best (else last) of the run dir
+    run_dir: Path  # a run directory, or an exported model directory
+    stem: Path  # the checkpoint to load: best (else last) of the run dir; DIR/model if exported
     meta: dict[str, Any]  # the checkpoint's JSON: head kind and config, vocab, the task's fields
+    others: list[Path] = field(default_factory=list)  # more runs (same head kind) to average with
     texts: list[str] | None = None  # --text values (in order), when given
     input: Path | None = None  # FILE, or STDIN for "-"
     as_json: bool = False  # --json: one JSON object per input line
@@ -38,6 +42,14 @@ class PredictRequest:
     bs: int = 64
     device: str = "auto"
     out: StringIO = field(default_factory=StringIO)
+
+    def __post_init__(self) -> None:
+        for text in self.texts or ():
+            check_line_lengths(text, "--text")
+
+    def load(self):
+        """(model, vocab, meta) of the run's checkpoint or the exported directory."""
+        return load_any(self.run_dir)
 
     @property
     def source(self) -> str:
@@ -54,7 +66,9 @@ class PredictRequest:
             data = sys.stdin.buffer.read()
         else:
             data = self.input.read_bytes()
-        return decode(data, self.source)
+        text = decode(data, self.source)
+        check_line_lengths(text, self.source)  # a giant line would run for minutes
+        return text
 
     def lines(self) -> Iterator[tuple[int, str]]:
         """(line number, text) for every input: each --text, or each line of FILE / stdin
@@ -77,12 +91,28 @@ def decode(data: bytes, source: str) -> str:
 
 
 def read_meta(stem: Path) -> dict[str, Any]:
-    return read_json(stem.with_suffix(".json"))
+    path = committed_file(stem, ".json")  # the committed one, even mid-save
+    meta = read_json(path)
+    check_meta(meta, path)  # the fields a predictor reads, before it runs
+    return meta
+
+
+def load_any(path: Path):
+    """(model, vocab, meta) of an exported model directory, a run directory (its best
+    checkpoint, else last) or a checkpoint."""
+    if modeldir.is_model_dir(path):
+        return modeldir.read(path)
+    return load_model(checkpoint_stem(path))
 
 
 def make_request(run_dir: Path, **kwargs: Any) -> PredictRequest:
+    run_dir = Path(run_dir)
+    if modeldir.is_model_dir(run_dir):
+        config = modeldir.read_config(run_dir)
+        meta = {k: config[k] for k in modeldir.KEYS if k in config}
+        return PredictRequest(run_dir=run_dir, stem=run_dir / "model", meta=meta, **kwargs)
     stem = checkpoint_stem(run_dir)
-    return PredictRequest(run_dir=Path(run_dir), stem=stem, meta=read_meta(stem), **kwargs)
+    return PredictRequest(run_dir=run_dir, stem=stem, meta=read_meta(stem), **kwargs)
 
 
 def predictor_for(meta: dict[str, Any], stem: Path):
@@ -94,12 +124,32 @@ def predictor_for(meta: dict[str, Any], stem: Path):
     if kind not in known:
         raise ValueError(
             f"{stem}: a run with a {kind!r} head cannot predict here (predictors installed "
-            f"for: {', '.join(known) or 'none'}); is it a fine-tuned run?"
+            f"for: {', '.join(known) or 'none'}); is it a fine-tuned run? A language model "
+            f"continues text with `seqlab generate`"
         )
     return registry.load("seqlab.predictors", kind)
 
 
+def with_others(request: PredictRequest, others: list[Path]) -> PredictRequest:
+    """`request` with more runs to predict with, each checked to have the first run's head kind
+    (`load_any(path)` loads one)."""
+    kind = request.meta.get("head", {}).get("kind")
+    for path in others:
+        got = make_request(path).meta.get("head", {}).get("kind")
+        if got != kind:
+            raise ValueError(
+                f"{path}: a run with a {got!r} head; {request.run_dir} has a {kind!r} one"
+            )
+    request.others = [Path(p) for p in others]
+    return request
+
+
 def predict(request: PredictRequest) -> str:
-    """Run the predictor; returns everything it wrote."""
-    predictor_for(request.meta, request.stem)(request)
+    """Run the predictor; returns everything it wrote. Several runs only where the predictor
+    says it averages them (its `averages` attribute)."""
+    predictor = predictor_for(request.meta, request.stem)
+    if request.others and not getattr(predictor, "averages", False):
+        kind = request.meta["head"]["kind"]
+        raise ValueError(f"runs with a {kind!r} head predict one at a time; give one RUN_DIR")
+    predictor(request)
     return request.out.getvalue()

@@ -8,58 +8,47 @@ rebuilds the same model and data and continues.
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from seqlab import Interrupted, distributed
+from seqlab.checkpoint import atomic_write
 from seqlab.options import (
     UserError,
+    check_out,
     default_run_dir,
     device_option,
+    is_given,
     layout_option,
+    locked_run,
+    lr_find_dir,
+    lr_find_option,
     options_from,
     out_option,
+    overwrite_option,
+    quiet_option,
+    refuse_with_resume,
+    report_lr_find,
+    resume_epochs,
     resume_option,
     seed_option,
+    threads_option,
     user_errors,
-    writable_dir,
 )
+from seqlab.runlog import RunLog
 from seqlab_lm import presets, textdata
-from seqlab_lm.data import corpus_of
+from seqlab_lm.api import config_for, run_name
 from seqlab_lm.settings import PretrainSettings
-from seqlab_lm.training import run, saved_config
-
-SETTINGS = {f.name for f in fields(PretrainSettings)}
+from seqlab_lm.training import find_lr, run, saved_config
 
 
 def new_config(corpus: tuple[str, ...], model: str | None, text: dict, opts: dict) -> dict:
     """The config of a new run: the level's defaults, then the preset's settings, then the
     flags given on the command line; and the corpus, read or tokenized now."""
     given = presets.given_on_command_line(click.get_current_context())
-    settings = PretrainSettings.for_level(opts["level"])
-    name, text_config = textdata.resolve(corpus, text, given, settings.level)
-    preset = presets.find(name, model) if model else None
-    if preset is not None:
-        settings = presets.apply(preset, settings)
-    settings = replace(settings, **{k: v for k, v in opts.items() if k in given & SETTINGS})
-    source: dict[str, Any] = {"corpus": name, "level": settings.level, "text": text_config}
-    vocab = corpus_of(source).vocab
-    config = settings.to_config(name, len(vocab), vocab.pad_idx)
-    if model and preset is not None:
-        presets.configure(config, model, preset)
-    if text_config:
-        config["text"] = text_config
-    return config
-
-
-def run_name(config: dict) -> str:
-    """CORPUS[-MODEL][-char][-bwd]: what the default run directory is called."""
-    parts = [config["corpus"], config.get("model"), config.get("level")]
-    parts.append("bwd" if config["encoder"].get("backward") else None)
-    return "-".join(p for p in parts if p)
+    return config_for(corpus, model, text, opts, given)
 
 
 @click.command()
@@ -70,6 +59,15 @@ def run_name(config: dict) -> str:
     help="A named preset of CORPUS, e.g. human-numbers' model0..model5 (fastai lesson 7's "
     "models): it sets every option you do not give. `seqlab lesson CORPUS --help` "
     "lists them.",
+)
+@click.option(
+    "--init",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="RUN",
+    help="Continue from this pretrained LM (a run directory or checkpoint of the same level "
+    "and direction): ULMFiT's LM fine-tuning on your task's text. Its architecture is kept; "
+    "new words join its vocab at the mean embedding; lower layers learn at lr/2.6 per group.",
 )
 @options_from(PretrainSettings)
 @layout_option
@@ -83,16 +81,22 @@ def run_name(config: dict) -> str:
 @seed_option("Random seed (weights, shuffling, dropout).")
 @device_option
 @out_option("CORPUS")
+@overwrite_option
 @resume_option
 @textdata.options
+@threads_option
+@quiet_option
+@lr_find_option
 @user_errors
-def pretrain(corpus, resume, out, model, **opts):
+def pretrain(corpus, resume, out, overwrite, model, quiet, lr_find, **opts):
     """Pretrain a language model on CORPUS: a registered corpus (see `seqlab plugins`), or
     PATH...: plain-text files and directories (UTF-8), tokenized once into a cache.
 
     Prints a table of epochs and writes a run directory: config.json, metrics.csv,
     curves.png, and the checkpoints best.* and last.* (safetensors + JSON).
-    Ctrl-C saves `last`; `--resume RUN_DIR` continues exactly where it stopped.
+    Ctrl-C (or SIGTERM) stops after the batch in training and saves `last`;
+    `--resume RUN_DIR` continues exactly where it stopped (`--epochs N` there trains on).
+    A non-empty --out is refused unless --overwrite.
 
     \b
     Example:
@@ -102,28 +106,48 @@ def pretrain(corpus, resume, out, model, **opts):
       seqlab pretrain human-numbers --model model3 --epochs 5
       seqlab pretrain corpus/ --valid valid.txt --max-vocab 30000
       seqlab pretrain corpus/ --level char      (a character LM: docs/char-lm.md)
+      seqlab pretrain train.csv --text-col text --init runs/general --epochs 10
+                                                (ULMFiT stage (b): docs/classify.md)
+      seqlab pretrain human-numbers --lr-find   (suggests --lr; trains nothing)
       torchrun --nproc_per_node 2 -m seqlab pretrain human-numbers   (docs/scale.md)
     """
-    text = textdata.pop(opts)
+    text = {**textdata.pop(opts), "quiet": quiet}
     distributed.setup()  # under torchrun: join the other ranks; only rank 0 prints and writes
+    if resume is not None and lr_find:
+        raise UserError("--lr-find starts from the settings given, not a run: drop --resume")
     if resume is not None:
-        config, run_dir = saved_config(resume), writable_dir(resume, "--resume")
+        refuse_with_resume(resume)
+        config, run_dir = saved_config(resume), resume
+        saved = config["train"]["epochs"]
+        config["train"]["epochs"] = resume_epochs(
+            resume, saved, opts["epochs"] if is_given("epochs") else None
+        )
     elif not corpus:
         raise UserError("give a CORPUS to pretrain on (e.g. human-numbers), or --resume RUN_DIR")
+    elif lr_find:
+        config = new_config(corpus, model, text, opts)
+        report_lr_find(find_lr(config), lr_find_dir(out, run_name(config)), quiet)
+        return
     else:
+        reading = {"--init": [opts["init"]]} if opts.get("init") else {}
+        if out is not None:  # before the corpus is read: a refused --out costs nothing
+            check_out(out, overwrite, reading)
         config = new_config(corpus, model, text, opts)
         default = distributed.all_gather([str(default_run_dir(run_name(config)))])[0]  # rank 0's
-        run_dir = writable_dir(out or Path(default))
+        run_dir = check_out(out or Path(default), overwrite, reading)
     echo = click.echo if distributed.is_main() else (lambda *a, **k: None)
-    echo(f"run directory: {run_dir}", err=True)
-    try:
-        history = run(config, run_dir, resume=resume is not None)
-    except Interrupted as e:
-        echo(str(e), err=True)
-        raise SystemExit(130) from None
+    if not quiet:
+        echo(f"run directory: {run_dir}", err=True)
+    with locked_run(run_dir, "--resume" if resume else "--out", overwrite):
+        if resume is not None and config["train"]["epochs"] != saved and distributed.is_main():
+            atomic_write(run_dir / "config.json", json.dumps(config, indent=1))  # trains on
+        try:
+            history = run(config, run_dir, resume=resume is not None, log=RunLog(quiet=quiet))
+        except Interrupted as e:
+            echo(str(e), err=True)
+            raise SystemExit(130) from None
     best = min(history, key=lambda r: r["valid_loss"])
-    echo(
+    echo(  # the summary, on stdout
         f"best valid_loss {best['valid_loss']:.4f} at epoch {int(best['epoch'])}; "
-        f"checkpoints in {run_dir}",
-        err=True,
+        f"checkpoints in {run_dir}"
     )

@@ -49,6 +49,26 @@ class CRF(nn.Module):
         return self.log_partition(emit, mask) - self.score(emit, tags, mask)
 
     @torch.no_grad()
+    def marginals(self, emit: Tensor, mask: Tensor) -> Tensor:
+        """P(tag of token t = j | sentence) for every token and tag, by forward-backward:
+        (bs, L, T); rows past a row's end are meaningless."""
+        bs, length, n = emit.shape
+        alphas = [self.start + emit[:, 0]]
+        for t in range(1, length):
+            step = torch.logsumexp(alphas[-1][:, :, None] + self.trans, dim=1) + emit[:, t]
+            alphas.append(torch.where(mask[:, t, None], step, alphas[-1]))
+        # beta at a row's last real token is `end`; a padded step passes beta through
+        beta = self.end.expand(bs, n)
+        betas = [beta]
+        for t in range(length - 1, 0, -1):
+            step = torch.logsumexp(self.trans + (emit[:, t] + beta)[:, None, :], dim=2)
+            beta = torch.where(mask[:, t, None], step, beta)
+            betas.append(beta)
+        alpha, beta = torch.stack(alphas, 1), torch.stack(betas[::-1], 1)
+        log_z = torch.logsumexp(alphas[-1] + self.end, dim=1)
+        return torch.exp(alpha + beta - log_z[:, None, None])
+
+    @torch.no_grad()
     def viterbi(self, emit: Tensor, mask: Tensor) -> Tensor:
         """The best tag sequence per row: (bs, L); positions past a row's end hold its last tag."""
         bs, length, _ = emit.shape

@@ -6,6 +6,9 @@ and writes one `word<TAB>tag` per line with a blank line between sentences. `--f
 or `--format conllu` writes the input's own lines with the predicted tag in the column or
 field the tagger was trained on (CoNLL-U for plain-text input is built from scratch);
 `--json` writes one {"words": [...], "tags": [...]} object per sentence.
+
+`TaggerPredictor` is the Python facade's (`seqlab.load(RUN).predict(...)`); it and the command
+tag through the same `tag_with_probs`.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from collections.abc import Sequence
 
 import torch
 
-from seqlab import load_model
+from seqlab.api import Predictor
+from seqlab.checkpoint import CheckpointError
 from seqlab.train import resolve_device
 from seqlab_tagging import data
 from seqlab_tagging.readers import Sentence, guess_format, parse, read_text, split_lines
 from seqlab_tagging.writers import WRITE_FORMATS, write
 
 
-@torch.no_grad()
 def tag(
     model,
     vocab,
@@ -31,19 +34,59 @@ def tag(
     device: torch.device | str = "cpu",
 ) -> list[list[str]]:
     """Predicted tags of each sentence (a list of words), in input order."""
+    return [tags for tags, _ in tag_with_probs(model, vocab, sentences, bs, device, probs=False)]
+
+
+@torch.no_grad()
+def tag_with_probs(
+    model,
+    vocab,
+    sentences: Sequence[Sequence[str]],
+    bs: int = 64,
+    device: torch.device | str = "cpu",
+    probs: bool = True,
+) -> list[tuple[list[str], list[float]]]:
+    """(tags, probability of each chosen tag) of each sentence, in input order. Softmax head:
+    the tag's softmax probability; CRF: its marginal probability given the whole sentence
+    (forward-backward), which for a Viterbi tag may be below another tag's. An empty sentence
+    gets no tags. `probs=False` skips computing them ([] each)."""
+    out: list[tuple[list[str], list[float]]] = [([], []) for _ in sentences]
+    todo = [i for i, words in enumerate(sentences) if len(words)]
+    if not todo:
+        return out
     featurizer = getattr(model.encoder, "featurizer", None)  # a tagger with word features
-    dl = data.batches(
-        [(words, None) for words in sentences], vocab, None, bs, featurizer=featurizer
-    )
+    dl = data.batches([(sentences[i], None) for i in todo], vocab, None, bs, featurizer=featurizer)
     model.to(device).eval()
-    out: list[list[str]] = [[] for _ in sentences]
+    head = model.head
     for idx, batch in zip(dl.plan(), dl, strict=True):
         assert batch.mask is not None  # PaddedBatches always gives one
         mask = batch.mask.to(device)
         scores = model(batch.x.to(device), mask)
-        for i, ids in zip(idx, model.head.decode(scores, mask), strict=True):
-            out[i] = model.head.names(ids)
+        paths = head.decode(scores, mask)
+        if probs:
+            p = head.crf.marginals(scores, mask) if head.crf is not None else scores.softmax(-1)
+        for row, (i, ids) in enumerate(zip(idx, paths, strict=True)):
+            chosen = [float(p[row, t, j]) for t, j in enumerate(ids)] if probs else []
+            out[todo[i]] = (head.names(ids), chosen)
     return out
+
+
+class TaggerPredictor(Predictor):
+    """`seqlab.load(...)` of a tagger: predict() gives {"words", "tags", "probs"} per text
+    (a text is split on whitespace, as `seqlab predict` reads text; a word list is taken as
+    it is). "probs": the probability of each chosen tag (see `tag_with_probs`)."""
+
+    kind = "tag"
+
+    def _predict(self, items: list[str | list[str]], bs: int, **options) -> list[dict]:
+        if options:
+            raise TypeError(f"a tagger's predict takes no {', '.join(options)}")
+        sentences = [t.split() if isinstance(t, str) else t for t in items]
+        tagged = tag_with_probs(self.model, self.vocab, sentences, bs, self.device)
+        return [
+            {"words": list(words), "tags": tags, "probs": probs}
+            for words, (tags, probs) in zip(sentences, tagged, strict=True)
+        ]
 
 
 def read_input(request, tag_data: dict) -> list[Sentence]:
@@ -64,13 +107,27 @@ def read_input(request, tag_data: dict) -> list[Sentence]:
     )
 
 
+def check_tag_data(tag_data, where) -> None:
+    """How the tagger reads input columns, as its checkpoint says (an edited file: one line)."""
+    kinds = {"word_col": int, "tag_col": int, "tag_field": str}
+    if not isinstance(tag_data, dict) or not all(
+        isinstance(tag_data.get(k), t) and not isinstance(tag_data.get(k), bool)
+        for k, t in kinds.items()
+    ):
+        raise CheckpointError(
+            f"{where}: field 'tag_data' must be an object with word_col, tag_col (whole "
+            f"numbers) and tag_field (a string)"
+        )
+
+
 def predict(request) -> None:
     """The `seqlab.predictors` entry point for runs with a "tag" head."""
     fmt = request.format or "tsv"
     if fmt not in WRITE_FORMATS:
         raise ValueError(f"--format {fmt}: a tagger writes {', '.join(WRITE_FORMATS)}")
-    model, vocab, meta = load_model(request.stem)
+    model, vocab, meta = request.load()
     tag_data = meta.get("tag_data", {"word_col": 1, "tag_col": -1, "tag_field": "upos"})
+    check_tag_data(tag_data, request.run_dir)
     sentences = read_input(request, tag_data)
     tags = tag(
         model, vocab, [s.words for s in sentences], request.bs, resolve_device(request.device)

@@ -75,6 +75,23 @@ def test_padding_does_not_change_a_row(inputs):
         assert crf.viterbi(one[0], one[2])[0].tolist() == paths[row, :n].tolist()
 
 
+@settings(max_examples=60, deadline=None)
+@given(crf_inputs())
+def test_marginals_match_enumeration(inputs):
+    """P(tag at t = j): the sum of the probabilities of every sequence with j at t, for each
+    row of a padded batch (what a tagger reports as the probability of a CRF's tag)."""
+    crf, emit, mask, _, lengths = inputs
+    marginals = crf.marginals(emit, mask)
+    for row, n in enumerate(lengths):
+        scores = brute_scores(crf, emit[row], n)
+        log_z = torch.logsumexp(torch.tensor(list(scores.values())), 0)
+        want = torch.zeros(n, crf.n_tags)
+        for seq, s in scores.items():
+            for t, y in enumerate(seq):
+                want[t, y] += torch.exp(torch.tensor(s) - log_z)
+        assert torch.allclose(marginals[row, :n], want, atol=1e-4)
+
+
 def test_training_learns_a_transition_rule():
     """Tag 1 always follows tag 0: with uninformative emissions only transitions can learn it."""
     torch.manual_seed(0)

@@ -1,0 +1,113 @@
+"""`seqlab.pretrain(...)` from Python: what `seqlab pretrain` does, without a command line.
+
+Registered as `lm` in the entry-point group `seqlab.pretrainers`; the facade (seqlab.api)
+calls it. `config_for` is shared with the command: the level's defaults, then a preset's
+settings, then the ones given (flags, or keyword arguments) make the run's config.json.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+from seqlab import transfer
+from seqlab.api import check_new_run, make_settings, new_run
+from seqlab.runlog import RunLog, default_run_dir
+from seqlab.settings import SettingError
+from seqlab.tokenize import TextSettings
+from seqlab_lm import init, presets, textdata
+from seqlab_lm.data import corpus_of
+from seqlab_lm.settings import PretrainSettings
+from seqlab_lm.training import run
+
+SETTINGS = {f.name for f in fields(PretrainSettings)}
+# The text options of `seqlab pretrain PATH...` (textdata.OPTIONS), with the command's defaults.
+TEXT_DEFAULTS: dict[str, Any] = {k: None for k in textdata.OPTIONS}
+TEXT_DEFAULTS |= {"glob": False, "valid": ()}
+TEXT_DEFAULTS |= {k: getattr(TextSettings(), k) for k in textdata.SETTINGS}
+
+
+def config_for(
+    corpus: tuple[str, ...], model: str | None, text: dict, values: dict, given: set[str]
+) -> dict:
+    """The config of a new run: the level's defaults, then the preset's settings, then the
+    `given` ones of `values`; and the corpus, read or tokenized now. `values["init"]`: an LM
+    run to continue from (seqlab_lm.init), whose architecture and vocab the run takes."""
+    settings = PretrainSettings.for_level(values.get("level", "word"))
+    given_settings = {k: v for k, v in values.items() if k in given & SETTINGS}
+    pre = None
+    if values.get("init") is not None:  # checked before the text is tokenized
+        pre = init.load(values["init"], replace(settings, **given_settings))
+    name, text_config = textdata.resolve(corpus, text, given, settings.level)
+    preset = presets.find(name, model) if model else None
+    if preset is not None:
+        settings = presets.apply(preset, settings)
+    settings = replace(settings, **given_settings)
+    source: dict[str, Any] = {"corpus": name, "level": settings.level, "text": text_config}
+    vocab = corpus_of(source).vocab
+    if pre is not None:
+        settings = init.settings_for(pre, settings, given, values["init"])
+        vocab = transfer.extend_vocab(pre.vocab, vocab)
+    config = settings.to_config(name, len(vocab), vocab.pad_idx)
+    if pre is not None:
+        config["init"] = init.config_entry(pre)
+    if model and preset is not None:
+        presets.configure(config, model, preset)
+    if text_config:
+        config["text"] = text_config
+    return config
+
+
+def run_name(config: dict) -> str:
+    """CORPUS[-MODEL][-char][-bwd]: what the default run directory is called."""
+    parts = [config["corpus"], config.get("model"), config.get("level")]
+    parts.append("bwd" if config["encoder"].get("backward") else None)
+    return "-".join(p for p in parts if p)
+
+
+def pretrain(
+    corpus: tuple[str, ...],
+    out: Path | None = None,
+    *,
+    quiet: bool = False,
+    overwrite: bool = False,
+    model: str | None = None,
+    init: Path | None = None,
+    **settings: Any,
+) -> Path:
+    """Train a language model on `corpus` (a registered corpus, or text files) in `out`;
+    returns the run directory. `settings`: PretrainSettings' fields and the text options
+    (TEXT_DEFAULTS' names)."""
+    text = {k: settings.pop(k, v) for k, v in TEXT_DEFAULTS.items()}
+    if isinstance(text["valid"], str | Path):
+        text["valid"] = (str(text["valid"]),)
+    text["valid"] = tuple(str(p) for p in text["valid"])
+    unknown = sorted(set(settings) - SETTINGS)
+    if unknown:
+        others = {"model", "init", "quiet", "overwrite"}
+        known = ", ".join(sorted(SETTINGS | set(TEXT_DEFAULTS) | others))
+        raise SettingError(unknown[0], f"is not a setting of pretrain (settings: {known})")
+    make_settings(PretrainSettings, settings, "pretrain")  # types and ranges, before any work
+    make_settings(TextSettings, {k: text[k] for k in textdata.SETTINGS}, "pretrain")
+    given = set(settings) | {k for k, v in text.items() if v != TEXT_DEFAULTS[k]}
+    text["quiet"] = quiet  # the token cache's report
+    if out is not None:  # before the corpus is read: a refused out costs nothing
+        check_new_run(Path(out), overwrite)
+    config = config_for(tuple(corpus), model, text, {**settings, "init": init}, given)
+    run_dir = Path(out) if out is not None else default_run_dir(run_name(config))
+    check_new_run(run_dir, overwrite)
+    with new_run(run_dir, overwrite):
+        if not quiet:
+            print(f"run directory: {run_dir}", file=sys.stderr, flush=True)
+        history = run(config, run_dir, log=RunLog(quiet=quiet))
+    if not quiet:
+        best = min(history, key=lambda r: r["valid_loss"])
+        print(
+            f"best valid_loss {best['valid_loss']:.4f} at epoch {int(best['epoch'])}; "
+            f"checkpoints in {run_dir}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return run_dir
