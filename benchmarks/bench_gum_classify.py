@@ -1,20 +1,30 @@
-"""Genre classification of GUM sentences: ULMFiT-style transfer vs from scratch vs TF-IDF.
+"""Genre of GUM sentences: ULMFiT's three stages against TF-IDF, spaCy and no pretraining.
 
-Data: ../shared/data/ud-gum (UD English GUM, CC BY-NC-SA 4.0). Each sentence's genre (15 of
-them) is in its sent_id. Protocol: train on the dev split, report on the test split. The dev
-sentences are cut (seeded) into 90% train / 10% valid (valid picks the best checkpoint); all
-three methods train on the same 90%. Steps, each a `seqlab` command as a user would type it:
+Data: ../shared/data/ud-gum (UD English GUM, CC BY-NC-SA 4.0); a sentence's genre (15 of them)
+is in its sent_id. Train on the dev split, a seeded 90% (the other 10% is the held-out set
+that picks checkpoints and settings), report on the test split (other documents). The LMs
+read ../shared/data/english-text (0.92M words; no GUM text). Every seqlab step is a command
+line as a user types it:
 
-  1. seqlab pretrain dev.txt --doc-per-line ...      LM on the dev sentences (no labels)
-  2. seqlab finetune classify --encoder LM ...        pretrained, per seed
-  3. the same without gradual unfreezing and discriminative lrs (an ablation)
-  4. seqlab finetune classify --from-scratch ...      same architecture, fresh weights
-  5. scikit-learn TF-IDF (word 1-2 grams) + logistic regression
+  (a) seqlab pretrain 'english-text/*.txt' --glob --max-vocab 15000 --epochs 2 [--backward]
+  (b) seqlab pretrain train.csv --text-col text --init LM_A --epochs 10 [--backward]
+  (c) seqlab finetune classify --encoder LM_B (or --backward-encoder LM_B) --train ...
+      seqlab predict FWD_RUN BWD_RUN test.csv --format csv --json       (the ensemble)
 
-Printed: accuracy and macro-F1 on test (mean ± sd over seeds) and seconds (wall clock of the
-command, process start included; the pretrained row also shows the LM's pretraining time).
+Rows: majority class; TF-IDF + logistic regression (word 1-2-grams; char 2-5-grams); spaCy 3
+textcat, bow and ensemble (in the peers' venv, see bench_peers_tag.py; a message instead of
+a row when it cannot be installed); seqlab from scratch (the LM's architecture, fresh
+weights); (a) only; (a)+(b) forward; (a)+(b) backward; (a)+(b) forward+backward ensemble.
+Columns: test accuracy and macro-F1 (mean ± sd over seeds), train CPU seconds (the training
+process's own, from wait4; seqlab's includes process start and scoring --test; the LMs' are
+shown apart, each trained once and shared by rows and seeds), predict texts per CPU second
+(seqlab: the whole `seqlab predict` process, model loading included).
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_gum_classify.py [--seeds 3] [--data DIR]
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_gum_classify.py [--seeds 3]
+        [--work DIR] [--rows majority,tfidf,spacy,scratch,a,ab,ab-bwd,ab-ens]
+
+The LMs are kept in --work (default ~/.cache/seqlab-bench/gum-classify) and reused when the
+same command finished there before. Writes benchmarks/results/gum_classify.{md,json}.
 """
 
 from __future__ import annotations
@@ -25,37 +35,18 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ud-gum"
-LM = [
-    "--hidden",
-    "256",
-    "--emb-size",
-    "128",
-    "--layers",
-    "2",
-    "--bs",
-    "16",
-    "--bptt",
-    "40",
-    "--input-drop",
-    "0.25",
-    "--hidden-drop",
-    "0.15",
-    "--weight-drop",
-    "0.2",
-    "--emb-drop",
-    "0.02",
-    "--out-drop",
-    "0.1",
-    "--min-freq",
-    "1",
-]
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_peers_tag import THREADS, Peers, RowError, run  # noqa: E402  (the peers' venv)
+
+DATA = HERE.parents[1] / "shared" / "data"
+WORK = Path.home() / ".cache" / "seqlab-bench" / "gum-classify"
+ROWS = ("majority", "tfidf", "spacy", "scratch", "a", "ab", "ab-bwd", "ab-ens")
 
 
 def sentences(path: Path) -> list[tuple[str, str]]:
@@ -77,145 +68,258 @@ def write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
     return path
 
 
-def seqlab(*args) -> float:
-    """Run a seqlab command; its wall-clock seconds."""
-    start = time.perf_counter()
-    cmd = [sys.executable, "-m", "seqlab", *map(str, args)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return time.perf_counter() - start
+def scores(true: list[str], pred: list[str]) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    return {
+        "accuracy": float(accuracy_score(true, pred)),
+        "macro_f1": float(f1_score(true, pred, average="macro", zero_division=0)),
+    }
 
 
-def tfidf(train, test) -> tuple[float, float, float]:
+class Bench:
+    def __init__(self, args, work: Path):
+        self.args, self.work = args, work
+        self.env = {**os.environ, **THREADS}
+        self.lm_cpu: dict[str, float] = {}
+        self.notes: dict[str, str] = {}  # LM name -> how it was made, when not by the command
+
+    def seqlab(self, name: str, *cmd) -> float:
+        """Run `python -m seqlab CMD` (log in work/logs/NAME.log); its CPU seconds."""
+        rc, cpu, text = run(
+            [sys.executable, "-m", "seqlab", *cmd], self.work / "logs" / f"{name}.log", self.env
+        )
+        if rc != 0:
+            raise RowError(f"seqlab {cmd[0]} failed (exit {rc}): {text[-1500:]}")
+        return cpu
+
+    def lm(self, name: str, cmd: list) -> Path:
+        """The LM run `work/NAME` made by `seqlab CMD --out work/NAME`, reused when the same
+        command finished there before (its CPU seconds are remembered with it)."""
+        out, stamp = self.work / name, self.work / f"{name}.done.json"
+        cmd = [str(c) for c in [*cmd, "--device", "cpu", "--out", out]]
+        if stamp.is_file() and json.loads(stamp.read_text())["cmd"] == cmd:
+            done = json.loads(stamp.read_text())
+            self.lm_cpu[name] = done["cpu_s"]
+            note = f"; {done['note']}" if done.get("note") else ""  # e.g. stopped early
+            print(f"  reusing {out} ({self.lm_cpu[name]:.0f} CPU s{note})", flush=True)
+            self.notes[name] = done.get("note", "")
+            return out
+        print(f"  seqlab {' '.join(cmd)}", flush=True)
+        self.lm_cpu[name] = self.seqlab(name, *cmd)
+        stamp.write_text(json.dumps({"cmd": cmd, "cpu_s": self.lm_cpu[name]}))
+        return out
+
+    def classify(self, name: str, encoder: list, files: dict, seed: int) -> dict:
+        """Fine-tune a classifier; its test scores, train CPU s, and its run dir."""
+        out = self.work / "runs" / f"{name}-{seed}"
+        cmd = ["finetune", "classify", *encoder, "--epochs", self.args.epochs, "--seed", seed]
+        cmd += ["--train", files["train"], "--valid", files["valid"], "--test", files["test"]]
+        cpu = self.seqlab(f"{name}-{seed}", *cmd, "--device", "cpu", "--out", out, "--overwrite")
+        metrics = json.loads((out / "scores.json").read_text())["metrics"]
+        return {**metrics, "train_cpu_s": cpu, "run": out}
+
+    def predict(self, name: str, runs: list[Path], test: Path) -> tuple[list[str], float]:
+        """Labels of `seqlab predict RUNS test.csv`, and texts per CPU second."""
+        out = self.work / "runs" / f"{name}.jsonl"
+        cmd = ["predict", *runs, test, "--format", "csv", "--json", "--device", "cpu"]
+        cpu = self.seqlab(f"predict-{name}", *cmd, "--out", out)
+        labels = [json.loads(line)["label"] for line in out.read_text().splitlines()]
+        return labels, len(labels) / cpu
+
+
+def tfidf(analyzer: str, ngrams: tuple[int, int], train, test) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, f1_score
     from sklearn.pipeline import make_pipeline
 
-    start = time.perf_counter()
+    start = time.process_time()
     clf = make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+        TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True),
         LogisticRegression(max_iter=2000, C=10.0),
     )
     clf.fit([t for t, _ in train], [g for _, g in train])
-    pred = clf.predict([t for t, _ in test])
-    true = [g for _, g in test]
-    seconds = time.perf_counter() - start
-    return accuracy_score(true, pred), f1_score(true, pred, average="macro"), seconds
+    train_cpu = time.process_time() - start
+    start = time.process_time()
+    pred = list(clf.predict([t for t, _ in test]))
+    tps = len(test) / max(time.process_time() - start, 1e-9)
+    return {**scores([g for _, g in test], pred), "train_cpu_s": train_cpu, "texts_per_s": tps}
 
 
-def fmt(values: list[float]) -> str:
+def mean_sd(values: list[float], digits: int = 3) -> str:
     if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def table(results: dict[str, list[dict]], notes: dict[str, str], lm_cpu: dict) -> str:
+    lines = [
+        "| method | accuracy | macro-F1 | train CPU s | LM CPU s (once) | predict texts/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, seeds in results.items():
+        if not seeds:
+            lines.append(f"| {name} | {notes.get(name, 'not run')} | | | | |")
+            continue
+        cells = [mean_sd([s[k] for s in seeds]) for k in ("accuracy", "macro_f1")]
+        cells.append(f"{statistics.mean(s['train_cpu_s'] for s in seeds):.0f}")
+        lms = seeds[0].get("lms", [])
+        cells.append(" + ".join(f"{lm_cpu[lm]:.0f}" for lm in lms) if lms else "")
+        cells.append(f"{statistics.mean(s['texts_per_s'] for s in seeds):,.0f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--work", type=Path, default=WORK)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--lm-epochs", type=int, default=6)
-    ap.add_argument("--epochs", type=int, default=10, help="fine-tuning epochs")
-    ap.add_argument("--work", type=Path, default=None, help="keep the runs here")
+    ap.add_argument("--rows", default=",".join(ROWS))
+    ap.add_argument("--lm-epochs", type=int, default=2, help="stage (a) epochs")
+    ap.add_argument("--lm-max-vocab", type=int, default=15000)
+    ap.add_argument("--tune-epochs", type=int, default=10, help="stage (b) epochs")
+    ap.add_argument("--epochs", type=int, default=10, help="classifier epochs")
+    ap.add_argument("--spacy-max-steps", type=int, default=4000)
+    ap.add_argument("--jobs", type=int, default=1, help="seqlab classifiers run at once")
+    ap.add_argument("--peers-venv", type=Path, default=WORK.parent / "peers-venv")
+    ap.add_argument(
+        "--peers-torch", default="torch --index-url https://download.pytorch.org/whl/cpu"
+    )
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "gum_classify.md")
     args = ap.parse_args()
+    rows = args.rows.split(",")
+    gum = args.data / "ud-gum"
     for split in ("dev", "test"):
-        if not (args.data / f"en_gum-ud-{split}.conllu").is_file():
-            sys.exit(f"{args.data}: no en_gum-ud-{split}.conllu (see its README)")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    work = args.work or Path(tempfile.mkdtemp(prefix="gum-classify-"))
+        if not (gum / f"en_gum-ud-{split}.conllu").is_file():
+            sys.exit(f"{gum}: no en_gum-ud-{split}.conllu (see its README)")
+    work = args.work
     work.mkdir(parents=True, exist_ok=True)
+    bench = Bench(args, work)
 
-    dev = sentences(args.data / "en_gum-ud-dev.conllu")
-    test = sentences(args.data / "en_gum-ud-test.conllu")
-    rows = dev[:]
-    random.Random(0).shuffle(rows)
-    n_valid = len(rows) // 10
-    train, valid = rows[n_valid:], rows[:n_valid]
+    dev = sentences(gum / "en_gum-ud-dev.conllu")
+    test = sentences(gum / "en_gum-ud-test.conllu")
+    shuffled = dev[:]
+    random.Random(0).shuffle(shuffled)
+    n_valid = len(shuffled) // 10
+    train, valid = shuffled[n_valid:], shuffled[:n_valid]
     files = {
         n: write_csv(work / f"{n}.csv", r)
         for n, r in (("train", train), ("valid", valid), ("test", test))
     }
-    (work / "dev.txt").write_text("".join(t + "\n" for t, _ in dev), encoding="utf-8")
-    print(
-        f"GUM: {len(train)} train / {len(valid)} valid sentences (dev), {len(test)} test; "
-        f"{len({g for _, g in dev})} genres; runs in {work}",
-        flush=True,
-    )
-
-    lm_seconds = seqlab(
-        "pretrain",
-        work / "dev.txt",
-        "--doc-per-line",
-        *LM,
-        "--epochs",
-        args.lm_epochs,
-        "--cache-dir",
-        work / "cache",
-        "--out",
-        work / "lm",
-    )
-    lm_metrics = list(csv.DictReader(open(work / "lm" / "metrics.csv")))[-1]
-    print(
-        f"LM pretrained in {lm_seconds:.0f} s: valid perplexity "
-        f"{float(lm_metrics['perplexity']):.1f}, accuracy {float(lm_metrics['accuracy']):.3f}",
-        flush=True,
-    )
-
-    data_args = ["--train", files["train"], "--valid", files["valid"], "--test", files["test"]]
-    results: dict[str, dict[str, list[float]]] = {}
-    methods = (
-        ("pretrained (ULMFiT)", "pretrained", []),
-        ("pretrained, plain fine-tuning", "plain", ["--no-unfreeze", "--no-discriminative"]),
-        ("from scratch", "scratch", ["--from-scratch"]),
-    )
-    for name, tag, extra in methods:
-        res = results.setdefault(name, {"accuracy": [], "macro_f1": [], "seconds": []})
-        for seed in range(1, args.seeds + 1):
-            out = work / f"{tag}-{seed}"
-            seconds = seqlab(
-                "finetune",
-                "classify",
-                "--encoder",
-                work / "lm",
-                *extra,
-                *data_args,
-                "--epochs",
-                args.epochs,
-                "--seed",
-                seed,
-                "--out",
-                out,
-            )
-            r = json.loads((out / "scores.json").read_text())["metrics"]
-            res["accuracy"].append(r["accuracy"])
-            res["macro_f1"].append(r["macro_f1"])
-            res["seconds"].append(seconds)
-            print(
-                f"  {name} seed {seed}: accuracy {r['accuracy']:.3f} macro-F1 "
-                f"{r['macro_f1']:.3f} ({seconds:.0f} s)",
-                flush=True,
-            )
-    acc, f1, seconds = tfidf(train, test)
-    results["TF-IDF + logistic regression"] = {
-        "accuracy": [acc],
-        "macro_f1": [f1],
-        "seconds": [seconds],
-    }
-
-    print("\n| method | accuracy | macro-F1 | seconds |\n|---|---|---|---|")
-    for name, r in results.items():
-        secs = f"{statistics.mean(r['seconds']):.0f}"
-        if name.startswith("pretrained"):  # the LM is pretrained once, for both rows
-            secs += f" (+ {lm_seconds:.0f} pretraining)"
-        print(f"| {name} | {fmt(r['accuracy'])} | {fmt(r['macro_f1'])} | {secs} |")
-    top = statistics.mode([g for _, g in train])
     true = [g for _, g in test]
-    share = sum(g == top for g in true) / len(true)
-    from sklearn.metrics import f1_score
+    print(
+        f"GUM genre: {len(train)} train / {len(valid)} held-out sentences (dev), {len(test)} "
+        f"test; {len({g for _, g in dev})} genres; work dir {work}",
+        flush=True,
+    )
 
-    f1_top = f1_score(true, [top] * len(true), average="macro")
-    print(f"| majority class ({top}) | {share:.3f} | {f1_top:.3f} | 0 |")
+    results: dict[str, list[dict]] = {}
+    notes: dict[str, str] = {}
+    if "majority" in rows:
+        top = statistics.mode([g for _, g in train])
+        results[f"majority class ({top})"] = [
+            {**scores(true, [top] * len(true)), "train_cpu_s": 0.0, "texts_per_s": float("inf")}
+        ]
+    if "tfidf" in rows:
+        results["TF-IDF word 1-2-grams + LR"] = [tfidf("word", (1, 2), train, test)]
+        results["TF-IDF char 2-5-grams + LR"] = [tfidf("char_wb", (2, 5), train, test)]
+    if "spacy" in rows:
+        peers = Peers(args, work / "logs")
+        for arch in ("bow", "ensemble"):
+            name = f"spaCy 3 textcat ({arch})"
+            results[name] = []
+            try:
+                peers.need("spacy")
+                for seed in range(1, args.seeds + 1):
+                    pred = work / "runs" / f"spacy-{arch}-{seed}.txt"
+                    res, _ = peers.script(
+                        "spacy_textcat.py",
+                        ["--train", files["train"], "--dev", files["valid"],
+                         "--test", files["test"], "--work", work / "runs" / f"spacy-{arch}-{seed}",
+                         "--pred", pred, "--arch", arch, "--seed", seed,
+                         "--max-steps", args.spacy_max_steps],
+                        work / "logs" / f"spacy-{arch}-{seed}.log",
+                    )  # fmt: skip
+                    labels = pred.read_text(encoding="utf-8").split()
+                    results[name].append(
+                        {
+                            **scores(true, labels),
+                            "train_cpu_s": res["train_cpu_s"],
+                            "texts_per_s": res["predict_texts"] / max(res["predict_cpu_s"], 1e-9),
+                        }
+                    )
+                    print(f"  {name} seed {seed}: {results[name][-1]}", flush=True)
+            except RowError as e:
+                notes[name] = str(e)
+
+    text = sorted(str(p) for p in (args.data / "english-text").glob("*.txt"))
+    need = {r for r in rows if r in ("scratch", "a", "ab", "ab-bwd", "ab-ens")}
+    lm_a = ["pretrain", *text, "--max-vocab", args.lm_max_vocab, "--epochs", args.lm_epochs]
+    lm_a += ["--seed", 1, "--cache-dir", work / "cache"]
+    directions = ["fwd"] + (["bwd"] if need & {"ab-bwd", "ab-ens"} else [])
+    lms: dict[str, Path] = {}
+    if need:
+        for d in directions:
+            back = ["--backward"] if d == "bwd" else []
+            lms[f"lm-a-{d}"] = bench.lm(f"lm-a-{d}", [*lm_a, *back])
+            if need & {"ab", "ab-bwd", "ab-ens"}:
+                lms[f"lm-b-{d}"] = bench.lm(
+                    f"lm-b-{d}",
+                    ["pretrain", files["train"], "--text-col", "text", "--init", lms[f"lm-a-{d}"],
+                     "--epochs", args.tune_epochs, "--seed", 1, "--cache-dir", work / "cache",
+                     *back],
+                )  # fmt: skip
+    seqlab_rows = {
+        "scratch": ("seqlab from scratch (same architecture)", ["--from-scratch"], ["lm-a-fwd"]),
+        "a": ("seqlab (a) general LM only", [], ["lm-a-fwd"]),
+        "ab": ("seqlab (a)+(b) forward", [], ["lm-a-fwd", "lm-b-fwd"]),
+        "ab-bwd": ("seqlab (a)+(b) backward", [], ["lm-a-bwd", "lm-b-bwd"]),
+    }
+    runs: dict[str, dict[int, Path]] = {}
+    keys = [k for k in seqlab_rows if k in need or (k in ("ab", "ab-bwd") and "ab-ens" in need)]
+
+    def one(key: str, seed: int) -> dict:
+        name, extra, used = seqlab_rows[key]
+        option = "--backward-encoder" if key == "ab-bwd" else "--encoder"
+        r = bench.classify(key, [option, lms[used[-1]], *extra], files, seed)
+        _, r["texts_per_s"] = bench.predict(f"{key}-{seed}", [r["run"]], files["test"])
+        r["lms"] = [] if key == "scratch" else used
+        print(f"  {name} seed {seed}: {r}", flush=True)
+        return r
+
+    todo = [(k, seed) for k in keys for seed in range(1, args.seeds + 1)]
+    with ThreadPoolExecutor(args.jobs) as pool:  # CPU seconds are per process: exact anyway
+        done = list(pool.map(lambda t: one(*t), todo))
+    for (key, seed), r in zip(todo, done, strict=True):
+        runs.setdefault(key, {})[seed] = r.pop("run")
+        results.setdefault(seqlab_rows[key][0], []).append(r)
+    if "ab-ens" in need:
+        name = "seqlab (a)+(b) forward + backward ensemble"
+        results[name] = []
+        for seed in range(1, args.seeds + 1):
+            pair = [runs["ab"][seed], runs["ab-bwd"][seed]]
+            labels, tps = bench.predict(f"ens-{seed}", pair, files["test"])
+            both = [results[seqlab_rows[k][0]][seed - 1] for k in ("ab", "ab-bwd")]
+            cpu = sum(r["train_cpu_s"] for r in both)  # the two classifiers' training
+            results[name].append(
+                {**scores(true, labels), "train_cpu_s": cpu, "texts_per_s": tps,
+                 "lms": ["lm-a-fwd", "lm-b-fwd", "lm-a-bwd", "lm-b-bwd"]}
+            )  # fmt: skip
+            print(f"  {name} seed {seed}: {results[name][-1]}", flush=True)
+
+    md = table(results, notes, bench.lm_cpu)
+    cmdline = "python benchmarks/bench_gum_classify.py " + " ".join(sys.argv[1:])
+    print(f"\n{md}\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(f"`{cmdline}`\n\n{md}\n", encoding="utf-8")
+    plain = {
+        name: [{k: v for k, v in s.items() if k != "run"} for s in seeds]
+        for name, seeds in results.items()
+    }
+    info = {"cmdline": cmdline, "lm_cpu_s": bench.lm_cpu, "lm_notes": bench.notes}
+    info |= {"notes": notes, "results": plain}
+    args.out.with_suffix(".json").write_text(json.dumps(info, indent=1, default=str))
 
 
 if __name__ == "__main__":

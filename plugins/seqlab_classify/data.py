@@ -7,13 +7,13 @@ encoder sees words as its LM did) and start with xxbos, as every pretraining doc
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from seqlab import BOS, Vocab, registry, tokenize
-from seqlab_classify.readers import DataError, Example, check_labels, read_examples
+from seqlab.labelled import DataError, Example, check_labels, read_examples
 
 TOKENIZER = "seqlab.tokenize"  # recorded in the run, for `seqlab predict`
 
@@ -22,7 +22,11 @@ def words(text: str) -> list[str]:
     return tokenize.tokenize(text)
 
 
-def encode(texts: list[str], vocab: Vocab) -> list[np.ndarray]:
+def encode(texts: list[str], vocab: Vocab, backward: bool = False) -> list[np.ndarray]:
+    """Token ids of each text, xxbos first; `backward`: the words in reverse, as a backward LM
+    read its documents (seqlab_lm.data.reverse_doc)."""
+    if backward:
+        return [vocab.encode([BOS, *reversed(words(t))]) for t in texts]
     return [vocab.encode([BOS, *words(t)]) for t in texts]
 
 
@@ -37,6 +41,7 @@ class TaskData:
     splits: dict[str, list[Example]]
     classes: list[str]
     sources: dict[str, str]  # where each split came from, for messages and the run config
+    skipped: list[str] = field(default_factory=list)  # "file:line" of rows left out (empty text)
 
     def texts(self, split: str) -> list[str]:
         return [e.text for e in self.splits[split]]
@@ -83,16 +88,26 @@ def load_task(
     text_col: str,
     label_col: str,
     fmt: str | None,
+    skip_bad_rows: bool = False,
 ) -> TaskData:
     """Read every split; without a valid split, hold out part of train (never the test set).
-    Files given for --valid or --test replace a built-in dataset's split of that name."""
+    Files given for --valid or --test replace a built-in dataset's split of that name.
+    `skip_bad_rows`: leave rows with an empty text out (named in `skipped`) instead of failing."""
+    skipped: list[str] = []
+
+    def read(path: Path) -> list[Example]:
+        lines: list[int] | None = [] if skip_bad_rows else None
+        examples = read_examples(path, text_col, label_col, fmt, skipped=lines)
+        skipped.extend(f"{path}:{line}" for line in lines or [])
+        return examples
+
     if dataset is not None and train is not None:
         raise ValueError("give a built-in DATASET or --train FILE, not both")
     if dataset is not None:
         splits, _ = builtin(dataset)
         sources = {s: f"{dataset}:{s}" for s in splits}
     elif train is not None:
-        splits = {"train": read_examples(train, text_col, label_col, fmt)}
+        splits = {"train": read(train)}
         sources = {"train": str(train)}
     else:
         raise ValueError(
@@ -101,7 +116,7 @@ def load_task(
         )
     for split, path in (("valid", valid), ("test", test)):
         if path is not None:
-            splits[split] = read_examples(path, text_col, label_col, fmt)
+            splits[split] = read(path)
             sources[split] = str(path)
     if "valid" not in splits:
         splits["train"], splits["valid"] = holdout(splits["train"], holdout_fraction)
@@ -114,4 +129,4 @@ def load_task(
     for split in ("valid", "test"):
         if split in splits:
             check_labels(splits[split], classes, sources[split], sources["train"])
-    return TaskData(splits, classes, sources)
+    return TaskData(splits, classes, sources, skipped)

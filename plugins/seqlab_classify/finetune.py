@@ -5,6 +5,8 @@ curves.png, best.* / last.*, report.txt, scores.json) plus confusion.png.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from seqlab.finetune_command import finetune_options, run_command
@@ -21,6 +23,14 @@ from seqlab_classify.task import CLASSIFICATION, ClassifySettings
     encoder_help="The pretrained LM: a run directory of `seqlab pretrain` (its best checkpoint).",
     scratch_help="The baseline: the same architecture with fresh weights (the --encoder run's "
     "architecture, else --cell/--layers/--hidden/--emb-size).",
+)
+@click.option(
+    "--backward-encoder",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Instead of --encoder: a backward LM (`seqlab pretrain ... --backward`); the "
+    "classifier then reads each text right to left. ULMFiT's bidirectional classifier is a "
+    "forward and a backward run, averaged by `seqlab predict FWD_RUN BWD_RUN`.",
 )
 @click.option(
     "--format",
@@ -45,5 +55,7 @@ def classify(**opts):
       seqlab finetune classify human-numbers-mod3 --encoder runs/lm --out runs/mod3
       seqlab finetune classify human-numbers-mod3 --from-scratch --out runs/mod3-scratch
       seqlab finetune classify --encoder runs/lm --train train.csv --valid valid.csv
+      seqlab finetune classify --backward-encoder runs/lm-bwd --train train.csv --out runs/bwd
+      seqlab predict runs/fwd runs/bwd new.txt      (the two directions' probabilities averaged)
     """
     run_command(CLASSIFICATION, opts)

@@ -17,6 +17,8 @@ from sklearn.metrics import f1_score
 from torch import Tensor, nn
 
 from seqlab import Batch, Head, StatefulEncoder
+from seqlab.settings import SettingError
+from seqlab.validate import memory_problem
 
 
 def concat_pool(hidden: Tensor, mask: Tensor | None) -> Tensor:
@@ -52,12 +54,30 @@ class BatchNorm(nn.BatchNorm1d):
 class ClassifierHead(Head):
     kind = "classify"
 
-    def __init__(self, encoder: StatefulEncoder, n_classes: int, lin: int = 50, drop: float = 0.2):
+    def __init__(
+        self,
+        encoder: StatefulEncoder,
+        n_classes: int,
+        lin: int = 50,
+        drop: float = 0.2,
+        label_smoothing: float = 0.0,
+        class_weights: list[float] | None = None,
+    ):
         super().__init__()
         if n_classes < 2:
             raise ValueError(f"a classifier needs at least 2 classes, got {n_classes}")
+        if class_weights is not None and len(class_weights) != n_classes:
+            raise ValueError(f"{len(class_weights)} class weights for {n_classes} classes")
         self.n_classes, self.lin, self.drop = n_classes, lin, drop
+        self.label_smoothing, self.class_weights = label_smoothing, class_weights
+        # a buffer, not a parameter: it moves with the model to the GPU and is never trained
+        weights = torch.tensor(class_weights or [1.0] * n_classes, dtype=torch.float)
+        self.weight: Tensor
+        self.register_buffer("weight", weights, persistent=False)
         pooled = 3 * encoder.out_size
+        problem = memory_problem(lin * (pooled + n_classes + 6))  # before allocating
+        if problem:
+            raise SettingError("lin", f"{lin} {problem}")
         self.layers = nn.Sequential(
             BatchNorm(pooled),
             nn.Dropout(drop),
@@ -73,7 +93,8 @@ class ClassifierHead(Head):
         return self.layers(concat_pool(hidden, mask))
 
     def loss(self, out: Tensor, batch: Batch) -> Tensor:
-        return F.cross_entropy(out, batch.y)
+        weight = self.weight if self.class_weights is not None else None
+        return F.cross_entropy(out, batch.y, weight=weight, label_smoothing=self.label_smoothing)
 
     def n_targets(self, batch: Batch) -> int:
         return batch.y.numel()
@@ -90,4 +111,10 @@ class ClassifierHead(Head):
         return {"accuracy": accuracy, "macro_f1": float(macro_f1)}
 
     def config(self) -> dict[str, Any]:
-        return {"n_classes": self.n_classes, "lin": self.lin, "drop": self.drop}
+        return {
+            "n_classes": self.n_classes,
+            "lin": self.lin,
+            "drop": self.drop,
+            "label_smoothing": self.label_smoothing,
+            "class_weights": self.class_weights,
+        }

@@ -1,17 +1,21 @@
-"""`seqlab predict RUN_DIR ...` for classifier runs: label and probability per text."""
+"""Predicting with a classifier: `seqlab predict RUN_DIR ...` (label and probability per text)
+and the Python facade's `ClassifierPredictor`, both through `class_probabilities`."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from seqlab import PaddedBatches, SeqModel, load_model
-from seqlab.predict import PredictRequest
+from seqlab import BOS, PaddedBatches, SeqModel, Vocab
+from seqlab.api import Predictor
+from seqlab.checkpoint import CheckpointError
+from seqlab.labelled import DataError, read_examples
+from seqlab.predict import PredictRequest, load_any
 from seqlab.train import resolve_device
 from seqlab_classify.data import encode
-from seqlab_classify.readers import DataError, read_examples
 
 FORMATS = ("lines", "csv", "tsv", "jsonl")
 
@@ -33,6 +37,46 @@ def probabilities(
     return out
 
 
+def class_probabilities(
+    model: SeqModel,
+    vocab: Vocab,
+    items: Sequence[str | Sequence[str]],
+    bs: int = 64,
+    device: torch.device | str = "cpu",
+) -> np.ndarray:
+    """(n, n_classes) probabilities of texts (tokenized as in training) or word lists (taken
+    as they are), read in the direction of the model's encoder."""
+    backward = bool(getattr(model.encoder.config, "backward", False))
+    seqs = [
+        encode([t], vocab, backward)[0]
+        if isinstance(t, str)
+        else vocab.encode([BOS, *(reversed(t) if backward else t)])
+        for t in items
+    ]
+    return probabilities(model, seqs, bs, device)
+
+
+class ClassifierPredictor(Predictor):
+    """`seqlab.load(...)` of a classifier: predict() gives {"label", "probs": {label: p}}."""
+
+    kind = "classify"
+
+    def _predict(self, items: list[str | list[str]], bs: int, **options) -> list[dict]:
+        if options:
+            raise TypeError(f"a classifier's predict takes no {', '.join(options)}")
+        if not items:
+            return []
+        labels = self.labels
+        probs = class_probabilities(self.model, self.vocab, items, bs, self.device)
+        return [
+            {
+                "label": labels[int(p.argmax())],
+                "probs": {c: float(q) for c, q in zip(labels, p, strict=True)},
+            }
+            for p in probs
+        ]
+
+
 def read_inputs(request: PredictRequest, text_col: str) -> list[tuple[int, str]]:
     """(line, text) of every input."""
     fmt = request.format or "lines"
@@ -48,17 +92,29 @@ def read_inputs(request: PredictRequest, text_col: str) -> list[tuple[int, str]]
                 )
         return items
     assert request.input is not None  # the core gives texts or an input
-    examples = read_examples(request.input, text_col, None, fmt, text=request.read_text())
+    examples = read_examples(
+        request.input, text_col, None, fmt, text=request.read_text(), skip_hint=False
+    )
     return [(e.line, e.text) for e in examples]
 
 
 def predict(request: PredictRequest) -> None:
-    model, vocab, meta = load_model(request.stem)
-    classes = meta["labels"]
-    items = read_inputs(request, meta.get("data", {}).get("text_col", "text"))
-    probs = probabilities(
-        model, encode([t for _, t in items], vocab), request.bs, resolve_device(request.device)
-    )
+    model, vocab, meta = request.load()
+    classes, data = meta.get("labels"), meta.get("data", {})
+    if not isinstance(classes, list) or not isinstance(data, dict):
+        raise CheckpointError(f"{request.run_dir}: field 'labels' or 'data' missing or malformed")
+    items = read_inputs(request, str(data.get("text_col", "text")))
+    texts, device = [t for _, t in items], resolve_device(request.device)
+    probs = class_probabilities(model, vocab, texts, request.bs, device)
+    for path in request.others:  # an ensemble (e.g. forward + backward): the mean probability
+        other, other_vocab, other_meta = load_any(path)
+        if other_meta["labels"] != classes:
+            raise DataError(
+                f"{path}: its classes ({', '.join(other_meta['labels'])}) are not those of "
+                f"{request.run_dir} ({', '.join(classes)}); an ensemble needs the same classes"
+            )
+        probs = probs + class_probabilities(other, other_vocab, texts, request.bs, device)
+    probs = probs / (1 + len(request.others))
     for (line, text), p in zip(items, probs, strict=True):
         best = int(p.argmax())
         if request.as_json:
@@ -72,3 +128,6 @@ def predict(request: PredictRequest) -> None:
             request.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             request.out.write(f"{classes[best]}\t{p[best]:.4f}\t{text}\n")
+
+
+predict.averages = True  # type: ignore[attr-defined]  # several runs: mean probabilities

@@ -6,14 +6,15 @@ Besides what every fine-tuning run writes, the run directory holds confusion.png
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from seqlab import EncoderConfig, PaddedBatches, SeqModel, Vocab, transfer
-from seqlab.finetune import Built, FinetuneSettings, Scores
+from seqlab.finetune import Built, FinetuneSettings, Scores, paths
 from seqlab.settings import setting
-from seqlab.train import resolve_device
+from seqlab.train import MAX_EPOCHS, resolve_device
 from seqlab_classify.data import TOKENIZER, TaskData, build_vocab, encode, load_task
 from seqlab_classify.head import ClassifierHead
 from seqlab_classify.metrics import confusion_png, report, scores
@@ -26,7 +27,7 @@ HEAD_DROP = 0.4
 
 @dataclass
 class ClassifySettings(FinetuneSettings):
-    epochs: int = setting(8, "Epochs of one-cycle training.", min=1)
+    epochs: int = setting(8, "Epochs of one-cycle training.", min=1, max=MAX_EPOCHS)
     holdout: float = setting(
         0.1,
         "Fraction of the training texts held out for validation when there is no --valid.",
@@ -60,6 +61,28 @@ class ClassifySettings(FinetuneSettings):
     layers: int = setting(2, "Without --encoder: RNN layers.", min=1)
     hidden: int = setting(128, "Without --encoder: hidden size.", min=1)
     emb_size: int = setting(64, "Without --encoder: embedding size.", min=1)
+    backward_encoder: tuple[Path, ...] = setting(
+        (), "Backward LM run directory (instead of --encoder).", cli=False
+    )
+    balance: bool = setting(
+        False,
+        "Weight each class's loss by n / (classes x its training count), so a rare class "
+        "counts as much as a common one (for skewed labels).",
+    )
+    label_smoothing: float = setting(
+        0.0,
+        "Spread this much of each target's probability over all classes (0: off; 0.1 is common).",
+        min=0,
+        max=1,
+        max_open=True,
+    )
+    skip_bad_rows: bool = setting(
+        False, "Leave out rows whose text is empty (each one named), instead of stopping."
+    )
+
+    def __post_init__(self) -> None:
+        self.backward_encoder = paths(self.backward_encoder)
+        super().__post_init__()
 
 
 class Classification:
@@ -67,21 +90,30 @@ class Classification:
     settings: ClassVar[type[FinetuneSettings]] = ClassifySettings
 
     def read(self, s: ClassifySettings) -> TaskData:
-        if not s.encoder and not s.from_scratch:
+        if not s.encoder and not s.backward_encoder and not s.from_scratch:
             raise ValueError(
                 "give --encoder RUN_DIR (a `seqlab pretrain` run) to fine-tune, or "
                 "--from-scratch to train without pretraining"
             )
         task = load_task(
-            s.dataset, s.train, s.valid, s.test, s.holdout, s.text_col, s.label_col, s.fmt
+            s.dataset,
+            s.train,
+            s.valid,
+            s.test,
+            s.holdout,
+            s.text_col,
+            s.label_col,
+            s.fmt,
+            s.skip_bad_rows,
         )
-        pretrained(s)  # a missing or backward LM is an error before anything is written
+        pretrained(s)  # a missing LM, or one of the wrong kind, fails before any file
         return task
 
     def build(self, task: TaskData, s: ClassifySettings) -> Built:
         pre = pretrained(s)
         model, vocab, note = build_model(task, s, pre)
-        seqs = {split: encode(task.texts(split), vocab) for split in task.splits}
+        backward = model.encoder.config.backward
+        seqs = {split: encode(task.texts(split), vocab, backward) for split in task.splits}
         batching: dict[str, Any] = {
             "bs": s.bs,
             "max_tokens": s.max_tokens,
@@ -89,6 +121,10 @@ class Classification:
         }
         sizes = ", ".join(f"{k} {len(seqs[k])}" for k in ("train", "valid", "test") if k in seqs)
         known = f" ({note['known_tokens']} known to the LM)" if "known_tokens" in note else ""
+        notes = [f"examples: {sizes}; {len(task.classes)} classes; vocab {len(vocab)}{known}"]
+        if task.skipped:
+            shown = ", ".join(task.skipped[:10]) + (", ..." if len(task.skipped) > 10 else "")
+            notes.append(f"skipped {len(task.skipped)} rows with an empty text: {shown}")
         return Built(
             model=model,
             vocab=vocab,
@@ -109,7 +145,7 @@ class Classification:
                 "transfer": note,
             },
             pretrained=pre is not None and not s.from_scratch,
-            notes=[f"examples: {sizes}; {len(task.classes)} classes; vocab {len(vocab)}{known}"],
+            notes=notes,
         )
 
     def score(
@@ -122,9 +158,8 @@ class Classification:
         s: ClassifySettings,
         out: Path,
     ) -> Scores:
-        probs = probabilities(
-            model, encode(task.texts(split), vocab), s.bs, resolve_device(s.device)
-        )
+        seqs = encode(task.texts(split), vocab, model.encoder.config.backward)
+        probs = probabilities(model, seqs, s.bs, resolve_device(s.device))
         true, pred = task.label_ids(split), probs.argmax(1).tolist()
         metrics = scores(true, pred)
         confusion_png(
@@ -139,18 +174,28 @@ class Classification:
 
 
 def pretrained(s: ClassifySettings) -> transfer.Pretrained | None:
-    if not s.encoder:
-        return None
-    path = s.encoder[0]  # one: the classify command's --encoder is not repeatable
-    pre = transfer.load_pretrained(path)
-    if pre.config.backward:
+    """The LM of --encoder (forward) or --backward-encoder: one direction per run. ULMFiT's
+    bidirectional classifier is two runs whose probabilities `seqlab predict FWD BWD`
+    averages."""
+    if s.encoder and s.backward_encoder:
         raise ValueError(
-            f"--encoder {path}: a backward LM; the classifier reads texts left to right, "
-            f"so give it a forward one"
+            "--encoder and --backward-encoder: one direction per run; train the forward and "
+            "the backward classifier as two runs, then `seqlab predict FWD_RUN BWD_RUN` "
+            "averages their probabilities"
         )
+    option, backward = ("--backward-encoder", True) if s.backward_encoder else ("--encoder", False)
+    given = s.backward_encoder or s.encoder
+    if not given:
+        return None
+    path = given[0]  # one: the classify command's encoder options are not repeatable
+    pre = transfer.load_pretrained(path)
+    if pre.config.backward != backward:
+        other = "--encoder" if backward else "--backward-encoder"
+        kind = "backward" if pre.config.backward else "forward"
+        raise ValueError(f"{option} {path}: a {kind} LM; give it with {other}")
     if pre.level != "word":
         raise ValueError(
-            f"--encoder {path}: a {pre.level}-level LM; the classifier reads words, so give it "
+            f"{option} {path}: a {pre.level}-level LM; the classifier reads words, so give it "
             f"a word LM (`seqlab pretrain` without --level char)"
         )
     return pre
@@ -176,8 +221,25 @@ def build_model(
             len(vocab), hidden=s.hidden, layers=s.layers, cell=s.cell, emb_size=s.emb_size
         )
         encoder = transfer.build_encoder(vocab, config=config, **drops)
-    head = ClassifierHead(encoder, len(task.classes), lin=s.lin, drop=HEAD_DROP * s.drop_mult)
+    head = ClassifierHead(
+        encoder,
+        len(task.classes),
+        lin=s.lin,
+        drop=HEAD_DROP * s.drop_mult,
+        label_smoothing=s.label_smoothing,
+        class_weights=balanced_weights(task.label_ids("train"), len(task.classes))
+        if s.balance
+        else None,
+    )
     return SeqModel(encoder, head), vocab, note
+
+
+def balanced_weights(labels: list[int], n_classes: int) -> list[float]:
+    """scikit-learn's "balanced" class weights, n / (classes x count): every class carries the
+    same total weight in the loss. Weights rather than resampling because batches group texts
+    of similar length; reweighting keeps that, and each text is still seen once per epoch."""
+    counts = Counter(labels)  # a class without examples (never, from the training labels): 1
+    return [round(len(labels) / (n_classes * max(counts[c], 1)), 6) for c in range(n_classes)]
 
 
 CLASSIFICATION = Classification()

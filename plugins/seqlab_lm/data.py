@@ -10,7 +10,7 @@ import numpy as np
 
 from seqlab import BOS, BPTTStream, Corpus, Vocab, distributed, registry
 from seqlab.chartokens import char_corpus
-from seqlab_lm import textdata
+from seqlab_lm import init, textdata
 
 
 def holdout_split(docs: list[np.ndarray], fraction: float, bos: int) -> tuple[list, list]:
@@ -58,12 +58,14 @@ def corpus_of(config: dict[str, Any]) -> Corpus:
 def build_data(config: dict[str, Any]) -> tuple[BPTTStream, BPTTStream, Vocab]:
     """(train stream, valid stream, vocab) from a run config."""
     corpus = corpus_of(config)
-    data, bos = config["data"], corpus.vocab.stoi[BOS]
-    train_docs = corpus.split("train")
+    vocab, train_docs, valid_docs = corpus.vocab, corpus.split("train"), corpus.split("valid")
+    if config.get("init"):  # the --init LM's vocab, extended: the text's ids mapped onto it
+        vocab = init.vocab(config, corpus.vocab)
+        train_docs = init.remap(train_docs, corpus.vocab, vocab)
+        valid_docs = init.remap(valid_docs, corpus.vocab, vocab)
+    data, bos = config["data"], vocab.stoi[BOS]
     if data.get("holdout"):
         train_docs, valid_docs = holdout_split(train_docs, data["holdout"], bos)
-    else:
-        valid_docs = corpus.split("valid")
     if config["encoder"].get("backward"):  # same vocab, reversed stream (ULMFiT, Flair)
         train_docs = [reverse_doc(d, bos) for d in train_docs]
         valid_docs = [reverse_doc(d, bos) for d in valid_docs]
@@ -77,4 +79,4 @@ def build_data(config: dict[str, Any]) -> tuple[BPTTStream, BPTTStream, Vocab]:
         **common,
     )
     valid = BPTTStream(valid_docs, **common)
-    return train, valid, corpus.vocab
+    return train, valid, vocab

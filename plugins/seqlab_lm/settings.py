@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from seqlab import EncoderConfig, TrainConfig
+from seqlab import EncoderConfig, TrainConfig, train_settings
 from seqlab.settings import check, setting
 from seqlab.stream import LAYOUTS
+from seqlab.train import MAX_EPOCHS
 
 CELLS = ("rnn", "gru", "lstm")
 LEVELS = ("word", "char")
@@ -73,7 +74,7 @@ class PretrainSettings:
     random_bptt: bool = setting(
         True, "Vary the training sequence length per batch (AWD-LSTM).", cli=False
     )
-    epochs: int = setting(30, "Epochs of one-cycle training.", min=1)
+    epochs: int = setting(30, "Epochs of one-cycle training.", min=1, max=MAX_EPOCHS)
     lr: float = setting(3e-3, "Peak learning rate of the one-cycle schedule.", min=0, min_open=True)
     wd: float = setting(0.01, "AdamW weight decay.", min=0)
     pct_start: float = setting(
@@ -114,12 +115,16 @@ class PretrainSettings:
         f"the options not given: {_flags(LEVEL_DEFAULTS['char'])}.",
         choices=LEVELS,
     )
+    patience: int | None = train_settings.patience()
+    amp: bool = train_settings.amp()
+    tensorboard: bool = train_settings.tensorboard()
     # cli=False: `--seed` and `--device` are the options every command shares
     seed: int = setting(42, "Random seed (weights, shuffling, dropout).", min=0, cli=False)
     device: str = setting("auto", "auto takes a GPU when there is one.", choices=DEVICES, cli=False)
 
     def __post_init__(self) -> None:
         check(self)
+        train_settings.check(self)
 
     @classmethod
     def for_level(cls, level: str, **values: Any) -> PretrainSettings:
@@ -150,6 +155,9 @@ class PretrainSettings:
             clip=self.clip or None,
             seed=self.seed,
             device=self.device,
+            patience=self.patience,
+            amp=self.amp,
+            tensorboard=self.tensorboard,
         )
         head = {"out_drop": self.out_drop, "alpha": self.alpha, "beta": self.beta}
         config: dict[str, Any] = {"task": "lm", "corpus": corpus}

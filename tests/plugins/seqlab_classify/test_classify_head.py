@@ -70,4 +70,10 @@ def test_head_learns_and_takes_a_batch_of_one():
 def test_config_round_trip():
     model = tiny_model(n_classes=4)
     head = ClassifierHead.from_config(model.head.config(), model.encoder)
-    assert head.config() == {"n_classes": 4, "lin": 6, "drop": 0.2}
+    assert head.config() == {
+        "n_classes": 4,
+        "lin": 6,
+        "drop": 0.2,
+        "label_smoothing": 0.0,
+        "class_weights": None,
+    }

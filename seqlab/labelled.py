@@ -1,8 +1,10 @@
-"""Read labelled texts from CSV, TSV or JSONL files.
+"""Read labelled texts from CSV, TSV or JSONL files (the classifier's data, and the task text
+that `seqlab pretrain FILE.csv --text-col COL` fine-tunes an LM on).
 
 CSV and TSV files need a header row naming the columns; a JSONL file holds one JSON object per
 line. Labels are strings (a number label 3 is read as "3"). Every mistake in a file is an
-error that names the file and the line, and says how to fix it.
+error that names the file and the line, and says how to fix it. Rows whose text is empty are
+all named in one error, or skipped when the caller asks (`--skip-bad-rows`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,20 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
+from seqlab.textfiles import check_line_lengths
+
 FORMATS = ("csv", "tsv", "jsonl")
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
 class DataError(ValueError):
     """A problem in a data file (a ValueError, so the CLI shows it as one line, exit 2)."""
+
+
+class EmptyText(NamedTuple):
+    """A row whose text is empty: a bad row, named in the error or skipped."""
+
+    line: int
 
 
 class Example(NamedTuple):
@@ -44,13 +54,15 @@ def guess_format(path: Path, fmt: str | None = None) -> str:
 
 def decode(data: bytes, path: Path | str) -> str:
     try:
-        return data.decode("utf-8-sig")  # a leading byte-order mark is not part of the text
+        text = data.decode("utf-8-sig")  # a leading byte-order mark is not part of the text
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise DataError(
             f"{path}, line {line}: bytes that are not UTF-8 (at byte {e.start}); "
             f"save the file as UTF-8"
         ) from None
+    check_line_lengths(text, str(path))
+    return text
 
 
 def read_examples(
@@ -59,27 +71,42 @@ def read_examples(
     label_col: str | None = "label",
     fmt: str | None = None,
     text: str | None = None,
+    skipped: list[int] | None = None,
+    skip_hint: bool = True,
 ) -> list[Example]:
     """The examples of `path`; `label_col=None` reads texts only. `text` is the file's content
-    when it was read already (stdin)."""
+    when it was read already (stdin). Rows with an empty text are an error naming every such
+    line, unless `skipped` is a list: then they are left out and their lines appended to it.
+    `skip_hint`: the command has --skip-bad-rows, so the error names it."""
     fmt = guess_format(path, fmt)
     content = text if text is not None else decode(Path(path).read_bytes(), path)
     if fmt == "jsonl":
-        examples = list(_jsonl(content, path, text_col, label_col))
+        rows = list(_jsonl(content, path, text_col, label_col))
     else:
-        examples = list(_table(content, path, text_col, label_col, "," if fmt == "csv" else "\t"))
+        rows = list(_table(content, path, text_col, label_col, "," if fmt == "csv" else "\t"))
+    bad = [r.line for r in rows if isinstance(r, EmptyText)]
+    if bad and skipped is None:
+        where = f"line {bad[0]}" if len(bad) == 1 else f"lines {_some(bad)} ({len(bad)} rows)"
+        fix = "pass --skip-bad-rows to leave such rows out" if skip_hint else "remove the row"
+        raise DataError(f"{path}, {where}: empty text in {text_col!r}; fill it in, or {fix}")
+    if skipped is not None:
+        skipped.extend(bad)
+    examples = [r for r in rows if isinstance(r, Example)]
     if not examples:
         raise DataError(f"{path}: no examples in the file")
     return examples
+
+
+def _some(lines: list[int], most: int = 10) -> str:
+    shown = ", ".join(map(str, lines[:most]))
+    return shown + (", ..." if len(lines) > most else "")
 
 
 def _check(path, line: int, text: object, label: object, text_col: str, label_col: str | None):
     if not isinstance(text, str):
         raise DataError(f"{path}, line {line}: {text_col!r} must be a string, got {text!r}")
     if not text.strip():
-        raise DataError(
-            f"{path}, line {line}: empty text in {text_col!r}; remove the line or fill it in"
-        )
+        return EmptyText(line)
     if label_col is None:
         return Example(text, None, line)
     if isinstance(label, (dict, list)) or label is None or not str(label).strip():
