@@ -212,22 +212,7 @@ def encoder_config(values: Any, path: Path, field: str = "encoder"):
     """The core encoder's EncoderConfig from JSON, every field of the right type and range."""
     from seqlab.encoder import EncoderConfig
 
-    if not isinstance(values, dict):
-        raise CheckpointError(f"{path}: field {field!r} must be a JSON object")
-    known = {f.name: f for f in fields(EncoderConfig)}
-    for key, value in values.items():
-        if key not in known:
-            raise CheckpointError(f"{path}: field '{field}.{key}' is not an encoder setting")
-        problem = type_problem(known[key].type, value)
-        if problem:
-            raise CheckpointError(f"{path}: field '{field}.{key}' {problem}")
-    for name, f in known.items():
-        if name not in values and f.default is MISSING:
-            raise CheckpointError(f"{path}: missing field '{field}.{name}'")
-    try:
-        return EncoderConfig(**values)
-    except ValueError as e:
-        raise CheckpointError(f"{path}: field {field!r}: {e}") from None
+    return dataclass_from_json(EncoderConfig, values, path, field)
 
 
 def encoder_shapes(config) -> Header:
@@ -323,6 +308,9 @@ def dataclass_from_json(cls: type, values: Any, path: Path, field: str) -> Any:
         problem = type_problem(known[key].type, value)
         if problem:
             raise CheckpointError(f"{path}: field '{field}.{key}' {problem}")
+    for name, f in known.items():
+        if name not in values and f.default is MISSING and f.default_factory is MISSING:
+            raise CheckpointError(f"{path}: missing field '{field}.{name}'")
     try:
         return cls(**values)
     except (TypeError, ValueError) as e:

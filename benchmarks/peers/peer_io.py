@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import subprocess
 import sys
 import time
 
@@ -63,6 +64,15 @@ def children_cpu() -> float:
 def cpu() -> float:
     """CPU seconds of this process (all its threads)."""
     return time.process_time()
+
+
+def spacy(*args: str) -> None:
+    """Run `python -m spacy ARGS` (this venv's spaCy); exit with a message if it fails."""
+    cmd = [sys.executable, "-m", "spacy", *args]
+    print("$ " + " ".join(cmd), flush=True)
+    done = subprocess.run(cmd)
+    if done.returncode != 0:
+        sys.exit(f"spacy {args[0]} failed (exit {done.returncode})")
 
 
 def result(**fields) -> None:

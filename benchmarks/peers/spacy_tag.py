@@ -19,8 +19,6 @@ test tags go to --pred (one per line, a blank line after each sentence).
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 from pathlib import Path
 
 import peer_io
@@ -39,14 +37,6 @@ def upos_as_xpos(src: str, dst: Path) -> Path:
     return dst
 
 
-def spacy(*args: str) -> None:
-    cmd = [sys.executable, "-m", "spacy", *args]
-    print("$ " + " ".join(cmd), flush=True)
-    done = subprocess.run(cmd)
-    if done.returncode != 0:
-        sys.exit(f"spacy {args[0]} failed (exit {done.returncode})")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--train", required=True)
@@ -61,13 +51,13 @@ def main() -> None:
     (work / "corpus").mkdir(parents=True, exist_ok=True)
 
     cfg = work / "config.cfg"
-    spacy(
+    peer_io.spacy(
         "init", "config", str(cfg), "--lang", "en", "--pipeline", "tagger",
         "--optimize", "efficiency", "--force",
     )  # fmt: skip
     for split in ("train", "dev"):
         src = upos_as_xpos(getattr(args, split), work / f"{split}.conllu")
-        spacy("convert", str(src), str(work / "corpus"), "--converter", "conllu")
+        peer_io.spacy("convert", str(src), str(work / "corpus"), "--converter", "conllu")
     overrides = [
         "--paths.train", str(work / "corpus" / "train.spacy"),
         "--paths.dev", str(work / "corpus" / "dev.spacy"),
@@ -76,7 +66,7 @@ def main() -> None:
     if args.quick:
         overrides += ["--training.max_steps", "20", "--training.eval_frequency", "10"]
     before = peer_io.children_cpu()
-    spacy("train", str(cfg), "--output", str(work / "model"), *overrides)
+    peer_io.spacy("train", str(cfg), "--output", str(work / "model"), *overrides)
     train_cpu = peer_io.children_cpu() - before
 
     import spacy as sp

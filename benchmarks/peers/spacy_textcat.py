@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import peer_io
@@ -64,14 +62,6 @@ def read_csv(path: str) -> list[tuple[str, str]]:
         return [(row["text"], row["label"]) for row in csv.DictReader(f)]
 
 
-def spacy(*args: str) -> None:
-    cmd = [sys.executable, "-m", "spacy", *args]
-    print("$ " + " ".join(cmd), flush=True)
-    done = subprocess.run(cmd)
-    if done.returncode != 0:
-        sys.exit(f"spacy {args[0]} failed (exit {done.returncode})")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for split in ("train", "dev", "test"):
@@ -100,7 +90,7 @@ def main() -> None:
         docs.to_disk(work / f"{name}.spacy")
 
     cfg = work / "config.cfg"
-    spacy(
+    peer_io.spacy(
         "init", "config", str(cfg), "--lang", "en", "--pipeline", "textcat",
         "--optimize", "efficiency", "--force",
     )  # fmt: skip
@@ -114,7 +104,7 @@ def main() -> None:
         "--training.max_steps", str(args.max_steps),
     ]  # fmt: skip
     before = peer_io.children_cpu()
-    spacy("train", str(cfg), "--output", str(work / "model"), *overrides)
+    peer_io.spacy("train", str(cfg), "--output", str(work / "model"), *overrides)
     train_cpu = peer_io.children_cpu() - before
 
     model = sp.load(work / "model" / "model-best")
