@@ -20,7 +20,8 @@ Rows (--rows picks some, by key):
                   flair's ModelTrainer, dev = held-out (peers/flair_tag.py)
   flair-lm        the same tagger on FlairEmbeddings (+ one-hot words) of a forward and a
                   backward character LM that flair's own LanguageModelTrainer trains on
-                  english-text (peers/flair_lm.py), --char-* size, --char-lm-budget CPU s each
+                  english-text (peers/flair_lm.py): --char-* size (default: seqlab's char LM's),
+                  --char-lm-budget CPU s each
   seqlab-*        the `seqlab` command lines of SEQLAB_LMS / SEQLAB_ROWS below (edit them to
                   add rows); a command this seqlab does not have yet (a usage error) prints a
                   one-line message instead of its row
@@ -52,7 +53,7 @@ seconds stay each command's own (wait4), though commands side by side slow each 
 
     nice -n 10 python benchmarks/bench_peers_tag.py --quick            # plumbing, minutes
     nice -n 10 python benchmarks/bench_peers_tag.py [--rows mft,spacy,...] [--seeds N]
-        [--jobs 2] [--skip-flair-lm] [--char-lm-budget 1200] [--seqlab-lm-epochs 1]
+        [--jobs 2] [--skip-flair-lm] [--char-lm-budget 1430] [--seqlab-lm-epochs 1]
         [--flair-epochs 20] [--out benchmarks/results/peers_tag.md] [--work DIR]
 
 writes the markdown table to --out (also while running: the rows done so far) and everything
@@ -88,8 +89,9 @@ TEXT_FILES = ("wikitext-2-valid.txt", "wikitext-2-test.txt", "gutenberg-books.tx
 
 # ---------------------------------------------------------------------------------------------
 # seqlab rows. Each is a `seqlab` command line as a user types it (run as `python -m seqlab`).
-# Placeholders: {text} = the english-text files; {lm:NAME} = the run dir of SEQLAB_LMS[NAME]
-# (pretrained once, when a chosen row needs it); {lm_epochs}, {char_*} = command-line options.
+# Placeholders: {text} = the english-text files; {text_glob} = their folder's '*.txt' --glob;
+# {lm:NAME} = the run dir of SEQLAB_LMS[NAME]
+# (pretrained once, when a chosen row needs it); {lm_epochs} = the command-line option.
 # Every finetune row gets `--train --valid --test --seed --device cpu --out` appended (and
 # `--epochs 1` with --quick); every pretrain gets `--device cpu --cache-dir --out`.
 # A row whose run's config.json does not record each LM it was given (e.g. a seqlab that keeps
@@ -97,40 +99,29 @@ TEXT_FILES = ("wikitext-2-valid.txt", "wikitext-2-test.txt", "gutenberg-books.tx
 SEQLAB_LMS = {
     "word-fwd": ["pretrain", "{text}", "--epochs", "{lm_epochs}"],
     "word-bwd": ["pretrain", "{text}", "--epochs", "{lm_epochs}", "--backward"],
-    # character LMs of the flair LMs' size (--char-*)
-    "char-fwd": [
-        "pretrain", "{text}", "--level", "char", "--cell", "lstm", "--layers", "{char_layers}",
-        "--hidden", "{char_hidden}", "--emb-size", "{char_emb}", "--bptt", "{char_seq_len}",
-        "--bs", "{char_bs}",
-        "--epochs", "{char_epochs}",
-    ],
-    "char-bwd": [
-        "pretrain", "{text}", "--level", "char", "--cell", "lstm", "--layers", "{char_layers}",
-        "--hidden", "{char_hidden}", "--emb-size", "{char_emb}", "--bptt", "{char_seq_len}",
-        "--bs", "{char_bs}",
-        "--epochs", "{char_epochs}", "--backward",
-    ],
+    # character LMs: `--level char` as a new user types it (hidden 512, 3 epochs; docs/char-lm.md)
+    # and on the folder as docs/char-lm.md reads it: 'english-text/*.txt' --glob
+    "char-fwd": ["pretrain", "{text_glob}", "--level", "char"],
+    "char-bwd": ["pretrain", "{text_glob}", "--level", "char", "--backward"],
 }  # fmt: skip
 SEQLAB_ROWS = [  # key, name, finetune command
     # the default tagger: no pretrained LM (a seqlab where --encoder is required: a message)
     ("seqlab-default", "seqlab default", ["finetune", "tag"]),
     (
         "seqlab-char",
-        "seqlab, char LMs fwd+bwd, CRF",
-        ["finetune", "tag", "--encoder", "{lm:char-fwd}", "--backward-encoder", "{lm:char-bwd}",
-         "--crf"],
+        "seqlab, char LMs fwd+bwd",
+        ["finetune", "tag", "--encoder", "{lm:char-fwd}", "--backward-encoder", "{lm:char-bwd}"],
     ),
     (
         "seqlab-word",
-        "seqlab, word LMs fwd+bwd, CRF",
-        ["finetune", "tag", "--encoder", "{lm:word-fwd}", "--backward-encoder", "{lm:word-bwd}",
-         "--crf"],
+        "seqlab, word LMs fwd+bwd",
+        ["finetune", "tag", "--encoder", "{lm:word-fwd}", "--backward-encoder", "{lm:word-bwd}"],
     ),
     (
         "seqlab-stacked",
-        "seqlab, char + word LMs stacked, fwd+bwd, CRF",
+        "seqlab, char + word LMs stacked, fwd+bwd",
         ["finetune", "tag", "--encoder", "{lm:char-fwd}", "--encoder", "{lm:word-fwd}",
-         "--backward-encoder", "{lm:char-bwd}", "--backward-encoder", "{lm:word-bwd}", "--crf"],
+         "--backward-encoder", "{lm:char-bwd}", "--backward-encoder", "{lm:word-bwd}"],
     ),
 ]  # fmt: skip
 PEER_ROWS = [
@@ -398,12 +389,6 @@ class LMs:
         self.lock = threading.Lock()
         self.values = {
             "lm_epochs": args.seqlab_lm_epochs,
-            "char_layers": args.char_layers,
-            "char_hidden": args.char_hidden,
-            "char_emb": args.char_emb,
-            "char_seq_len": args.char_seq_len,
-            "char_bs": args.char_bs,
-            "char_epochs": args.seqlab_char_epochs,
         }
 
     def get(self, name: str) -> dict:
@@ -429,6 +414,8 @@ class LMs:
         for a in template:
             if a == "{text}":
                 out += [str(t) for t in self.texts]
+            elif a == "{text_glob}":
+                out += [str(self.texts[0].parent / "*.txt"), "--glob"]
             elif a.startswith("{lm:"):
                 out.append(a)
             else:
@@ -729,17 +716,17 @@ def main() -> None:
     ap.add_argument("--flair-bs", type=int, default=8, help="flair taggers' mini-batch size")
     ap.add_argument("--flair-lr", type=float, default=0.1, help="flair taggers' learning rate")
     ap.add_argument("--flair-optimizer", choices=("sgd", "adamw"), default="sgd")
-    g = ap.add_argument_group("character LMs (flair's, and seqlab's: the same size)")
-    g.add_argument("--char-hidden", type=int, default=256)
+    g = ap.add_argument_group("flair's character LMs (defaults: the size of seqlab's --level char)")
+    g.add_argument("--char-hidden", type=int, default=512)
     g.add_argument("--char-layers", type=int, default=1)
-    g.add_argument("--char-emb", type=int, default=100, help="character embedding size")
-    g.add_argument("--char-seq-len", type=int, default=250)
+    g.add_argument("--char-emb", type=int, default=32, help="character embedding size")
+    g.add_argument("--char-seq-len", type=int, default=100)
     g.add_argument("--char-bs", type=int, default=32)
     g.add_argument(
-        "--char-lm-budget", type=float, default=1200, help="CPU seconds per flair char LM"
-    )
+        "--char-lm-budget", type=float, default=1430,
+        help="CPU seconds per flair char LM (default: what seqlab's default char LM takes)",
+    )  # fmt: skip
     g.add_argument("--char-epochs-flair", type=int, default=1000, help="flair LMs' max epochs")
-    g.add_argument("--seqlab-char-epochs", type=int, default=1, help="seqlab char LMs' epochs")
     ap.add_argument(
         "--seqlab-lm-epochs", type=int, default=1,
         help="epochs of each seqlab word LM on english-text (its time budget)",

@@ -16,6 +16,13 @@ split in progress is dropped: flair saves best-lm.pt after each split whose vali
 best so far).
 
 Printed last: RESULT {"lm_cpu_s", "best_valid_loss", "chars_per_epoch", "chars_trained", ...}.
+
+For bench_char_lm.py: --valid-text FILE makes that text flair's valid (and test) split, the
+given text files all train; --eval-text FILE adds "eval_bpc", the best model's bits per
+character over that raw text read as one stream (--bs rows, state carried, as flair's own
+evaluation reads its valid split); --probe-cpu-s S trains nothing to keep: it times S CPU
+seconds of the trainer's own step (forward, loss, backward, clip, SGD step, detach; the body
+of LanguageModelTrainer.train's batch loop) on the first train split and prints chars/s.
 """
 
 from __future__ import annotations
@@ -52,11 +59,17 @@ def take_tail(paras: list[str], chars: int) -> tuple[list[str], list[str]]:
     return paras[:i], paras[i:]
 
 
-def make_corpus(files: list[Path], root: Path, splits: int, valid_chars: int) -> int:
+def make_corpus(
+    files: list[Path], root: Path, splits: int, valid_chars: int, valid_text: Path | None
+) -> int:
     """Write flair's corpus layout under root; the number of training characters."""
     paras = [p for f in files for p in paragraphs(f)]
-    rest, valid = take_tail(paras, valid_chars)
-    train, test = take_tail(rest, valid_chars // 2)
+    if valid_text:
+        train, valid = paras, paragraphs(valid_text)
+        test = valid
+    else:
+        rest, valid = take_tail(paras, valid_chars)
+        train, test = take_tail(rest, valid_chars // 2)
     (root / "train").mkdir(parents=True, exist_ok=True)
     (root / "valid.txt").write_text("\n".join(valid) + "\n", encoding="utf-8")
     (root / "test.txt").write_text("\n".join(test) + "\n", encoding="utf-8")
@@ -92,6 +105,9 @@ def main() -> None:
     ap.add_argument("--splits", type=int, default=50)
     ap.add_argument("--valid-chars", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--valid-text", type=Path, help="this text is valid (and test); all else train")
+    ap.add_argument("--eval-text", type=Path, help="also report bits per character on this text")
+    ap.add_argument("--probe-cpu-s", type=float, help="only time the training step (chars/s)")
     args = ap.parse_args()
 
     import flair
@@ -106,7 +122,7 @@ def main() -> None:
     start = peer_io.cpu()
 
     root = args.out / "corpus"
-    chars_per_epoch = make_corpus(args.text, root, args.splits, args.valid_chars)
+    chars_per_epoch = make_corpus(args.text, root, args.splits, args.valid_chars, args.valid_text)
     dictionary = Dictionary(add_unk=True)
     dictionary.add_item("\n")
     for f in sorted(root.rglob("*")):
@@ -121,6 +137,9 @@ def main() -> None:
         nlayers=args.layers,
         embedding_size=args.emb_size,
     )
+    if args.probe_cpu_s:
+        peer_io.result(**probe(model, corpus, args), hidden=args.hidden, bs=args.bs)
+        return
     state = {"batches": 0, "stopped": False}
     deadline = start + args.budget_cpu_s
 
@@ -169,8 +188,69 @@ def main() -> None:
         backward=args.backward,
         model=str(best),
     )
+    if args.eval_text:
+        text = args.eval_text.read_text(encoding="utf-8")
+        info["eval_bpc"] = bits_per_char(LanguageModel.load_language_model(best), text, args)
     (args.out / "result.json").write_text(json.dumps(info, indent=1))
     peer_io.result(**info)
+
+
+def probe(model, corpus, args) -> dict:
+    """Characters per CPU second of LanguageModelTrainer's batch-loop body, on split 1."""
+    import torch
+    from flair.trainers.language_model_trainer import LanguageModelTrainer
+
+    trainer = LanguageModelTrainer(model, corpus)
+    optimizer = torch.optim.SGD(model.parameters(), lr=20.0)
+    data = trainer._batchify(corpus.train[0].flatten(), args.bs)
+    ntokens = len(corpus.dictionary)
+    model.train()
+    hidden = model.init_hidden(args.bs)
+    steps, start, i = -3, 0.0, 0  # three warm-up steps, untimed
+    while steps < 0 or peer_io.cpu() - start < args.probe_cpu_s:
+        if i + args.seq_len + 1 >= data.size(0):
+            i, hidden = 0, model.init_hidden(args.bs)
+        x, y = trainer._get_batch(data, i, args.seq_len)
+        model.zero_grad()
+        optimizer.zero_grad()
+        output, _, hidden = model.forward(x, hidden)
+        loss = trainer.loss_function(output.view(-1, ntokens), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+        hidden = trainer._repackage_hidden(hidden)
+        i += args.seq_len
+        steps += 1
+        if steps == 0:
+            start = peer_io.cpu()
+    seconds = peer_io.cpu() - start
+    return {
+        "steps": steps,
+        "cpu_s": seconds,
+        "chars_per_s": steps * args.bs * args.seq_len / seconds,
+    }
+
+
+def bits_per_char(model, text: str, args) -> float:
+    """Mean bits per character of `model` over `text` read as one stream, --bs rows."""
+    import torch
+
+    if not model.is_forward_lm:
+        text = text[::-1]
+    ids = torch.tensor([model.dictionary.get_idx_for_item(c) for c in text], dtype=torch.long)
+    n = ids.numel() // args.bs
+    data = ids[: n * args.bs].view(args.bs, -1).t().contiguous()
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        hidden = model.init_hidden(args.bs)
+        for i in range(0, data.size(0) - 1, args.seq_len):
+            x, y = data[i : i + args.seq_len], data[i + 1 : i + 1 + args.seq_len]
+            x = x[: y.size(0)]
+            out, _, hidden = model.forward(x, hidden)
+            loss = torch.nn.functional.cross_entropy(out.view(-1, out.size(-1)), y.reshape(-1))
+            total, count = total + loss.item() * y.numel(), count + y.numel()
+    return total / count / math.log(2)
 
 
 if __name__ == "__main__":
