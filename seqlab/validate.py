@@ -241,11 +241,19 @@ def n_params(config) -> int:
     return config.vocab_size * e + first + others + (4 * h + 1 if config.bn else 0)
 
 
+def weights_name(path: Path) -> str:
+    """The tensor file that goes with the JSON `path`: NAME.safetensors beside a checkpoint's
+    NAME.json, model.safetensors beside an exported model directory's config.json."""
+    return (
+        "model.safetensors" if path.name == "config.json" else path.with_suffix(".safetensors").name
+    )
+
+
 def check_shapes(got: Mapping[str, tuple[str, tuple]], want: Mapping, path: Path, prefix: str):
     """The stored tensors `got` are exactly `want`: names, shapes, and dtypes (floating
     point weights may be stored in any float dtype; loading converts them)."""
     missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
-    weights = path.with_suffix(".safetensors").name
+    weights = weights_name(path)
     if missing:
         raise CheckpointError(
             f"{path}: the config needs a tensor {prefix}{missing[0]} that {weights} lacks"

@@ -317,7 +317,7 @@ BREAKS = [
     ("pickle weights", "model.safetensors"),
     ("truncated weights", "model.safetensors"),
     ("no weights", "model.safetensors: no such file"),
-    ("another model's weights", "config.json"),
+    ("another model's weights", "config.json: .*model.safetensors"),
     ("bad tokenizer", "tokenizer.json: not a vocab"),
     ("no tokenizer", "tokenizer.json: no such file"),
     ("bad tied weights", "tied_weights"),
