@@ -59,9 +59,10 @@ class PluginGroup(click.Group):
             if first_rank():
                 e.show()
             sys.exit(e.exit_code)
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
+        except click.Abort:  # Ctrl-C outside training (reading data, scoring): nothing to save
+            if first_rank():
+                click.echo("Interrupted.", err=True)
+            sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
 
     def get_command(self, ctx, name):

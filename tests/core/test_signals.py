@@ -122,3 +122,18 @@ def test_ctrl_c_from_outside_the_process(uninterrupted, tmp_path):
     assert child.returncode in (130, 0), stderr[-2000:]  # 0: it had just finished
     assert "Traceback" not in stderr
     assert_resume_is_exact(out, uninterrupted)
+
+
+def test_ctrl_c_outside_training_exits_130_in_one_line(monkeypatch, capsys):
+    """A Ctrl-C while a command reads its data (nothing to save yet) is exit 130 and one
+    line, not click's 'Aborted!' with exit 1."""
+    from seqlab import cli as cli_module
+
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module.registry, "corpus", interrupted)
+    with pytest.raises(SystemExit) as stop:
+        cli_module.cli.main(["show-batch", "human-numbers"], prog_name="seqlab")
+    assert stop.value.code == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["Interrupted."]
