@@ -25,9 +25,6 @@ test tags go to --pred (one per line, a blank line after each sentence).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import peer_io
 
 peer_io.one_thread()
@@ -47,12 +44,7 @@ def sentences(data, label_type: str):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--train", required=True)
-    ap.add_argument("--dev", required=True)
-    ap.add_argument("--test", required=True)
-    ap.add_argument("--work", type=Path, required=True)
-    ap.add_argument("--pred", required=True)
+    ap = peer_io.arguments(__doc__)
     ap.add_argument("--embeddings", choices=("char", "flair"), default="char")
     ap.add_argument("--lm-fwd", help="forward flair LM (best-lm.pt) for --embeddings flair")
     ap.add_argument("--lm-bwd", help="backward flair LM (best-lm.pt) for --embeddings flair")

@@ -8,18 +8,31 @@ package of that name, and this folder comes first on sys.path.)
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def one_thread() -> None:
     """Run on one CPU thread (call before importing numpy / torch)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"
+
+
+def arguments(doc: str, split_help: str | None = None) -> argparse.ArgumentParser:
+    """The options every peer script takes from the bench: --train/--dev/--test (the splits),
+    --work (its own folder) and --pred (where the predicted test labels go)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    for split in ("train", "dev", "test"):
+        ap.add_argument(f"--{split}", required=True, help=split_help)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--pred", required=True)
+    return ap
 
 
 def read_conllu(path: str) -> list[tuple[list[str], list[str]]]:

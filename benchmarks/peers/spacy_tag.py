@@ -18,7 +18,6 @@ test tags go to --pred (one per line, a blank line after each sentence).
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import peer_io
@@ -38,12 +37,7 @@ def upos_as_xpos(src: str, dst: Path) -> Path:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--train", required=True)
-    ap.add_argument("--dev", required=True)
-    ap.add_argument("--test", required=True)
-    ap.add_argument("--work", type=Path, required=True)
-    ap.add_argument("--pred", required=True)
+    ap = peer_io.arguments(__doc__)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="a few steps only (plumbing check)")
     args = ap.parse_args()

@@ -19,9 +19,7 @@ test labels go to --pred, one per line.
 
 from __future__ import annotations
 
-import argparse
 import csv
-from pathlib import Path
 
 import peer_io
 
@@ -63,11 +61,7 @@ def read_csv(path: str) -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    for split in ("train", "dev", "test"):
-        ap.add_argument(f"--{split}", required=True, help="CSV with text,label columns")
-    ap.add_argument("--work", type=Path, required=True)
-    ap.add_argument("--pred", required=True)
+    ap = peer_io.arguments(__doc__, "CSV with text,label columns")
     ap.add_argument("--arch", choices=("bow", "ensemble"), default="bow")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-steps", type=int, default=20000)
