@@ -44,6 +44,7 @@ from seqlab.options import (
     resume_option,
     seed_option,
     settings_from,
+    status_echo,
     threads_option,
 )
 from seqlab.train import Interrupted
@@ -108,7 +109,7 @@ def run_command(task: Task, opts: dict[str, Any]) -> None:
     """The body of `seqlab finetune TASK`: settings, data, run directory, training, summary."""
     resume, out, quiet = opts.pop("resume"), opts.pop("out"), opts.pop("quiet")
     overwrite = opts.pop("overwrite")
-    status = _ignore if quiet else _status
+    status = status_echo(quiet)
     if opts.pop("lr_find"):
         if resume is not None:
             raise UserError("--lr-find starts from the settings given, not a run: drop --resume")
@@ -143,14 +144,6 @@ def run_command(task: Task, opts: dict[str, Any]) -> None:
     # the summary, on stdout: the report of the best checkpoint, then its headline
     click.echo(f"\n{result.scores.report}")
     click.echo(f"{result.headline()}; run dir {out}")
-
-
-def _status(line: str) -> None:
-    click.echo(line, err=True)
-
-
-def _ignore(line: str) -> None:
-    pass
 
 
 def _reading(s: FinetuneSettings) -> dict[str, list[Path]]:
