@@ -149,7 +149,7 @@ def run_command(task: Task, opts: dict[str, Any]) -> None:
 def _reading(s: FinetuneSettings) -> dict[str, list[Path]]:
     """The runs a new fine-tuning run reads (--encoder, a tagger's --backward-encoder, ...):
     its --out may be none of them."""
-    fields = [name for name in vars(s) if name.endswith("encoder")]
+    fields = [n for n, v in vars(s).items() if n.endswith("encoder") and isinstance(v, tuple)]
     return {"--" + name.replace("_", "-"): list(getattr(s, name)) for name in fields}
 
 

@@ -22,16 +22,28 @@ def words(text: str) -> list[str]:
     return tokenize.tokenize(text)
 
 
-def encode(texts: list[str], vocab: Vocab, backward: bool = False) -> list[np.ndarray]:
-    """Token ids of each text, xxbos first; `backward`: the words in reverse, as a backward LM
+def tokens(text: str, level: str = "word") -> list[str]:
+    """A text's tokens for an encoder of `level`: seqlab's words, or every character as it is
+    (a character LM reads raw text, spaces included: seqlab.chartokens)."""
+    return list(text) if level == "char" else words(text)
+
+
+def encode(
+    texts: list[str], vocab: Vocab, backward: bool = False, level: str = "word"
+) -> list[np.ndarray]:
+    """Token ids of each text, xxbos first; `backward`: the tokens in reverse, as a backward LM
     read its documents (seqlab_lm.data.reverse_doc)."""
-    if backward:
-        return [vocab.encode([BOS, *reversed(words(t))]) for t in texts]
-    return [vocab.encode([BOS, *words(t)]) for t in texts]
+    out = []
+    for text in texts:
+        toks = tokens(text, level)
+        out.append(vocab.encode([BOS, *(reversed(toks) if backward else toks)]))
+    return out
 
 
-def build_vocab(texts: list[str], min_freq: int, max_vocab: int) -> Vocab:
-    return Vocab.build(Counter(w for t in texts for w in words(t)), max_vocab, min_freq)
+def build_vocab(texts: list[str], min_freq: int, max_vocab: int, level: str = "word") -> Vocab:
+    return Vocab.build(
+        Counter(t for text in texts for t in tokens(text, level)), max_vocab, min_freq
+    )
 
 
 @dataclass

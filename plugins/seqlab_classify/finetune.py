@@ -20,17 +20,22 @@ from seqlab_classify.task import CLASSIFICATION, ClassifySettings
     data_help="Labelled training texts: .csv, .tsv (with a header) or .jsonl.",
     valid_help="Labelled validation texts (epoch table, best checkpoint). Default: hold out "
     "--holdout of the training texts.",
-    encoder_help="The pretrained LM: a run directory of `seqlab pretrain` (its best checkpoint).",
+    encoder_help="A pretrained LM: a run directory of `seqlab pretrain` (its best checkpoint), "
+    "word- or character-level (a char LM's classifier reads each text as characters). "
+    "Repeatable, and with --backward-encoder: several LMs of one level read each text side "
+    "by side (a stack).",
+    repeat_encoder=True,
     scratch_help="The baseline: the same architecture with fresh weights (the --encoder run's "
     "architecture, else --cell/--layers/--hidden/--emb-size).",
 )
 @click.option(
     "--backward-encoder",
     type=click.Path(path_type=Path),
-    default=None,
-    help="Instead of --encoder: a backward LM (`seqlab pretrain ... --backward`); the "
-    "classifier then reads each text right to left. ULMFiT's bidirectional classifier is a "
-    "forward and a backward run, averaged by `seqlab predict FWD_RUN BWD_RUN`.",
+    multiple=True,
+    help="A backward LM (`seqlab pretrain ... --backward`); alone, the classifier reads each "
+    "text right to left (ULMFiT's backward classifier: `seqlab predict FWD_RUN BWD_RUN` "
+    "averages it with a forward run); with --encoder, both LMs read each text in one "
+    "classifier. Repeatable.",
 )
 @click.option(
     "--format",
@@ -57,5 +62,7 @@ def classify(**opts):
       seqlab finetune classify --encoder runs/lm --train train.csv --valid valid.csv
       seqlab finetune classify --backward-encoder runs/lm-bwd --train train.csv --out runs/bwd
       seqlab predict runs/fwd runs/bwd new.txt      (the two directions' probabilities averaged)
+      seqlab finetune classify --encoder runs/char --backward-encoder runs/char-bwd \
+          --freeze-encoder --train train.csv       (frozen char LMs, both directions, one model)
     """
     run_command(CLASSIFICATION, opts)

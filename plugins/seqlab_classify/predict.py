@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from seqlab import BOS, PaddedBatches, SeqModel, Vocab
+from seqlab import BOS, PaddedBatches, SeqModel, StatefulEncoder, Vocab
 from seqlab.api import Predictor
 from seqlab.checkpoint import CheckpointError
 from seqlab.labelled import DataError, read_examples
@@ -20,13 +21,23 @@ from seqlab_classify.data import encode
 FORMATS = ("lines", "csv", "tsv", "jsonl")
 
 
+def reads_backward(encoder: Any) -> bool:
+    """Whether the classifier gives its encoder each text reversed: a single backward LM
+    does (ULMFiT's backward classifier); a stack of LMs reads forward and flips inside."""
+    return isinstance(encoder, StatefulEncoder) and encoder.config.backward
+
+
 @torch.no_grad()
 def probabilities(
-    model: SeqModel, seqs: list[np.ndarray], bs: int = 64, device: torch.device | str = "cpu"
+    model: SeqModel,
+    seqs: list[np.ndarray],
+    pad_idx: int,
+    bs: int = 64,
+    device: torch.device | str = "cpu",
 ) -> np.ndarray:
     """(n, n_classes) class probabilities, in the order of `seqs`."""
     model.eval().to(device)
-    batches = PaddedBatches(seqs, bs=bs, pad_idx=model.encoder.config.pad_idx)
+    batches = PaddedBatches(seqs, bs=bs, pad_idx=pad_idx)
     parts, order = [], []
     for idx, batch in zip(batches.plan(), batches, strict=True):
         b = batch.to(device)
@@ -43,17 +54,19 @@ def class_probabilities(
     items: Sequence[str | Sequence[str]],
     bs: int = 64,
     device: torch.device | str = "cpu",
+    level: str = "word",
 ) -> np.ndarray:
     """(n, n_classes) probabilities of texts (tokenized as in training) or word lists (taken
-    as they are), read in the direction of the model's encoder."""
-    backward = bool(getattr(model.encoder.config, "backward", False))
+    as they are; a char-level model reads them joined by spaces), read in the direction of
+    the model's encoder."""
+    backward = reads_backward(model.encoder)
     seqs = [
-        encode([t], vocab, backward)[0]
-        if isinstance(t, str)
+        encode([t if isinstance(t, str) else " ".join(t)], vocab, backward, level)[0]
+        if isinstance(t, str) or level == "char"
         else vocab.encode([BOS, *(reversed(t) if backward else t)])
         for t in items
     ]
-    return probabilities(model, seqs, bs, device)
+    return probabilities(model, seqs, vocab.pad_idx, bs, device)
 
 
 class ClassifierPredictor(Predictor):
@@ -67,7 +80,9 @@ class ClassifierPredictor(Predictor):
         if not items:
             return []
         labels = self.labels
-        probs = class_probabilities(self.model, self.vocab, items, bs, self.device)
+        probs = class_probabilities(
+            self.model, self.vocab, items, bs, self.device, level(self.meta)
+        )
         return [
             {
                 "label": labels[int(p.argmax())],
@@ -98,6 +113,11 @@ def read_inputs(request: PredictRequest, text_col: str) -> list[tuple[int, str]]
     return [(e.line, e.text) for e in examples]
 
 
+def level(meta: dict) -> str:
+    """What a token is to a classifier run (runs from before char-level classifiers: words)."""
+    return str(meta.get("level", "word"))
+
+
 def predict(request: PredictRequest) -> None:
     model, vocab, meta = request.load()
     classes, data = meta.get("labels"), meta.get("data", {})
@@ -105,7 +125,7 @@ def predict(request: PredictRequest) -> None:
         raise CheckpointError(f"{request.run_dir}: field 'labels' or 'data' missing or malformed")
     items = read_inputs(request, str(data.get("text_col", "text")))
     texts, device = [t for _, t in items], resolve_device(request.device)
-    probs = class_probabilities(model, vocab, texts, request.bs, device)
+    probs = class_probabilities(model, vocab, texts, request.bs, device, level(meta))
     for path in request.others:  # an ensemble (e.g. forward + backward): the mean probability
         other, other_vocab, other_meta = load_any(path)
         if other_meta["labels"] != classes:
@@ -113,7 +133,9 @@ def predict(request: PredictRequest) -> None:
                 f"{path}: its classes ({', '.join(other_meta['labels'])}) are not those of "
                 f"{request.run_dir} ({', '.join(classes)}); an ensemble needs the same classes"
             )
-        probs = probs + class_probabilities(other, other_vocab, texts, request.bs, device)
+        probs = probs + class_probabilities(
+            other, other_vocab, texts, request.bs, device, level(other_meta)
+        )
     probs = probs / (1 + len(request.others))
     for (line, text), p in zip(items, probs, strict=True):
         best = int(p.argmax())

@@ -18,8 +18,11 @@ from seqlab.train import MAX_EPOCHS, resolve_device
 from seqlab_classify.data import TOKENIZER, TaskData, build_vocab, encode, load_task
 from seqlab_classify.head import ClassifierHead
 from seqlab_classify.metrics import confusion_png, report, scores
-from seqlab_classify.predict import probabilities
+from seqlab_classify.predict import probabilities, reads_backward
+from seqlab_classify.stack import StackedLMs
 
+# --sort-batches: texts sorted by length within pools of this many batches (fastai's sortish)
+SORTISH_POOL = 50
 # ULMFiT's classifier dropouts (AWD-LSTM's), all scaled by --drop-mult.
 DROPOUTS = {"emb_drop": 0.02, "input_drop": 0.25, "hidden_drop": 0.15, "weight_drop": 0.2}
 HEAD_DROP = 0.4
@@ -48,7 +51,12 @@ class ClassifySettings(FinetuneSettings):
         4096, "Token budget of a batch: texts x longest text (padding included).", min=1
     )
     drop_mult: float = setting(
-        0.5, "Scales all dropouts (encoder's and head's) at once.", min=0, max=2, max_open=True
+        1.0,
+        "Scales all dropouts (encoder's and head's) at once (fastai's default, 1, chosen on "
+        "held-out documents: docs/classify.md).",
+        min=0,
+        max=2,
+        max_open=True,
     )
     lin: int = setting(50, "Hidden units of the head's MLP.", min=1)
     min_freq: int = setting(
@@ -61,8 +69,10 @@ class ClassifySettings(FinetuneSettings):
     layers: int = setting(2, "Without --encoder: RNN layers.", min=1)
     hidden: int = setting(128, "Without --encoder: hidden size.", min=1)
     emb_size: int = setting(64, "Without --encoder: embedding size.", min=1)
-    backward_encoder: tuple[Path, ...] = setting(
-        (), "Backward LM run directory (instead of --encoder).", cli=False
+    backward_encoder: tuple[Path, ...] = setting((), "Backward LM run directories.", cli=False)
+    freeze_encoder: bool = setting(
+        False,
+        "Train only the head: the LMs read as they were pretrained (no dropout, no gradients).",
     )
     balance: bool = setting(
         False,
@@ -75,6 +85,12 @@ class ClassifySettings(FinetuneSettings):
         min=0,
         max=1,
         max_open=True,
+    )
+    sort_batches: bool = setting(
+        False,
+        "Train on batches of texts of similar length (less padding: faster on texts of very "
+        "mixed length). Off: random batches; the head's batch norm then sees every length in "
+        "each batch, which generalised better (docs/classify.md).",
     )
     skip_bad_rows: bool = setting(
         False, "Leave out rows whose text is empty (each one named), instead of stopping."
@@ -110,10 +126,10 @@ class Classification:
         return task
 
     def build(self, task: TaskData, s: ClassifySettings) -> Built:
-        pre = pretrained(s)
-        model, vocab, note = build_model(task, s, pre)
-        backward = model.encoder.config.backward
-        seqs = {split: encode(task.texts(split), vocab, backward) for split in task.splits}
+        lms = pretrained(s)
+        model, vocab, note = build_model(task, s, lms)
+        backward, level = reads_backward(model.encoder), level_of(lms)
+        seqs = {split: encode(task.texts(split), vocab, backward, level) for split in task.splits}
         batching: dict[str, Any] = {
             "bs": s.bs,
             "max_tokens": s.max_tokens,
@@ -129,11 +145,17 @@ class Classification:
             model=model,
             vocab=vocab,
             train_dl=PaddedBatches(
-                seqs["train"], task.label_ids("train"), shuffle=True, seed=s.seed, **batching
+                seqs["train"],
+                task.label_ids("train"),
+                shuffle=True,
+                seed=s.seed,
+                pool=SORTISH_POOL if s.sort_batches else 1,
+                **batching,
             ),
             valid_dl=PaddedBatches(seqs["valid"], task.label_ids("valid"), **batching),
             meta={
-                "encoder": asdict(model.encoder.config),
+                "level": level,  # what a token is: `seqlab predict` reads texts the same way
+                **encoder_meta(model.encoder),
                 "head": {"kind": ClassifierHead.kind, "config": model.head.config()},
                 "labels": task.classes,
                 "data": {
@@ -144,7 +166,7 @@ class Classification:
                 },
                 "transfer": note,
             },
-            pretrained=pre is not None and not s.from_scratch,
+            pretrained=bool(lms) and not s.from_scratch,
             notes=notes,
         )
 
@@ -158,8 +180,9 @@ class Classification:
         s: ClassifySettings,
         out: Path,
     ) -> Scores:
-        seqs = encode(task.texts(split), vocab, model.encoder.config.backward)
-        probs = probabilities(model, seqs, s.bs, resolve_device(s.device))
+        level = meta.get("level", "word")
+        seqs = encode(task.texts(split), vocab, reads_backward(model.encoder), level)
+        probs = probabilities(model, seqs, vocab.pad_idx, s.bs, resolve_device(s.device))
         true, pred = task.label_ids(split), probs.argmax(1).tolist()
         metrics = scores(true, pred)
         confusion_png(
@@ -173,48 +196,71 @@ class Classification:
         return Scores(metrics, text, len(true), files=["confusion.png"])
 
 
-def pretrained(s: ClassifySettings) -> transfer.Pretrained | None:
-    """The LM of --encoder (forward) or --backward-encoder: one direction per run. ULMFiT's
-    bidirectional classifier is two runs whose probabilities `seqlab predict FWD BWD`
-    averages."""
-    if s.encoder and s.backward_encoder:
+def pretrained(s: ClassifySettings) -> list[transfer.Pretrained]:
+    """The LMs of --encoder (forward) and --backward-encoder, in that order; all of one level.
+    One LM is fine-tuned as ULMFiT does; several (or --freeze-encoder) make a StackedLMs."""
+    lms = []
+    for option, backward, given in (
+        ("--encoder", False, s.encoder),
+        ("--backward-encoder", True, s.backward_encoder),
+    ):
+        for path in given:
+            pre = transfer.load_pretrained(path)
+            if pre.config.backward != backward:
+                other = "--encoder" if backward else "--backward-encoder"
+                kind = "backward" if pre.config.backward else "forward"
+                raise ValueError(f"{option} {path}: a {kind} LM; give it with {other}")
+            lms.append((option, path, pre))
+    levels = {pre.level: f"{option} {path}" for option, path, pre in lms}
+    if len(levels) > 1:
+        named = " and ".join(f"{given} is {level}-level" for level, given in levels.items())
         raise ValueError(
-            "--encoder and --backward-encoder: one direction per run; train the forward and "
-            "the backward classifier as two runs, then `seqlab predict FWD_RUN BWD_RUN` "
-            "averages their probabilities"
+            f"{named}: one classifier reads one kind of token; train a classifier on each and "
+            f"average them with `seqlab predict WORD_RUN CHAR_RUN`"
         )
-    option, backward = ("--backward-encoder", True) if s.backward_encoder else ("--encoder", False)
-    given = s.backward_encoder or s.encoder
-    if not given:
-        return None
-    path = given[0]  # one: the classify command's encoder options are not repeatable
-    pre = transfer.load_pretrained(path)
-    if pre.config.backward != backward:
-        other = "--encoder" if backward else "--backward-encoder"
-        kind = "backward" if pre.config.backward else "forward"
-        raise ValueError(f"{option} {path}: a {kind} LM; give it with {other}")
-    if pre.level != "word":
+    if s.freeze_encoder and (s.from_scratch or not lms):
         raise ValueError(
-            f"{option} {path}: a {pre.level}-level LM; the classifier reads words, so give it "
-            f"a word LM (`seqlab pretrain` without --level char)"
+            "--freeze-encoder keeps pretrained LMs as they are: give them with --encoder or "
+            "--backward-encoder, without --from-scratch"
         )
-    return pre
+    return [pre for _, _, pre in lms]
+
+
+def encoder_meta(encoder: Any) -> dict[str, Any]:
+    """How a checkpoint names the encoder: a plain LM's config, or the stack's kind and
+    config."""
+    if isinstance(encoder, StackedLMs):
+        return {"encoder_kind": StackedLMs.kind, "encoder": encoder.to_dict()}
+    return {"encoder": asdict(encoder.config)}
+
+
+def level_of(lms: list[transfer.Pretrained]) -> str:
+    """What a token is to the classifier: its LMs' ("word" or "char"; a classifier on
+    character LMs reads characters), else words."""
+    return lms[0].level if lms else "word"
 
 
 def build_model(
-    task: TaskData, s: ClassifySettings, pre: transfer.Pretrained | None
+    task: TaskData, s: ClassifySettings, lms: list[transfer.Pretrained]
 ) -> tuple[SeqModel, Vocab, dict]:
     """The encoder (pretrained, or fresh with the same or the given architecture) under a new
     classifier head; also the vocab and a note on the transfer for the run's metadata."""
-    task_vocab = build_vocab(task.texts("train"), s.min_freq, s.max_vocab)
+    task_vocab = build_vocab(task.texts("train"), s.min_freq, s.max_vocab, level_of(lms))
     drops: dict[str, Any] = {k: v * s.drop_mult for k, v in DROPOUTS.items()}
     note: dict = {}
-    if pre is not None:
-        vocab = task_vocab if s.from_scratch else transfer.extend_vocab(pre.vocab, task_vocab)
-        encoder = transfer.build_encoder(vocab, pre, from_scratch=s.from_scratch, **drops)
-        if not s.from_scratch:
-            note["known_tokens"] = sum(t in pre.vocab.stoi for t in vocab.itos)
+    encoder: Any
+    if lms:
+        vocab = task_vocab
+        if not s.from_scratch:  # every LM's tokens keep their rows, then the new ones
+            for pre in reversed(lms):
+                vocab = transfer.extend_vocab(pre.vocab, vocab)
+            note["known_tokens"] = sum(any(t in p.vocab.stoi for p in lms) for t in vocab.itos)
             note["new_tokens"] = len(vocab) - note["known_tokens"]
+        encoders = [
+            transfer.build_encoder(vocab, pre, from_scratch=s.from_scratch, **drops) for pre in lms
+        ]
+        stacked = len(encoders) > 1 or s.freeze_encoder
+        encoder = StackedLMs(encoders, vocab.pad_idx, s.freeze_encoder) if stacked else encoders[0]
     else:
         vocab = task_vocab
         config = EncoderConfig(

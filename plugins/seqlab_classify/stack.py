@@ -1,0 +1,114 @@
+"""StackedLMs: a classifier's encoder made of several pretrained LMs reading the same text,
+each in its own direction, their outputs side by side at every token (Flair's stacked
+embeddings, for a whole text; ULMFiT's forward + backward pair as one model).
+
+    xxbos w1 w2 w3 p p     the text, forward (what the batches hold)
+    forward LM   reads xxbos w1 w2 w3          -> outputs o1..o4, in its reading order
+    backward LM  reads xxbos w3 w2 w1          -> outputs b1..b4, in its reading order
+                                           concat -> (n, L, sum of out_size) -> the head pools
+
+Each LM's outputs stay in its own reading order, not aligned by word: the head pools over
+positions (max, mean and the last real one), and the last is then what each LM has read by
+the end of the whole text, the backward one's included (aligned by word, it would be the
+backward LM's output after xxbos and the last word only).
+
+All the LMs read one vocab (the classifier's: every LM's tokens and the training texts'),
+so they are of one level, words or characters. `frozen` LMs are not trained: they read in
+eval mode (no dropout) and without gradients, and only the head learns. On a small labelled
+set that is what generalises to new documents (docs/classify.md, GUM genre): fine-tuning an
+LM on 1,400 sentences learns their documents' topics.
+
+Registered as encoder kind "classify-stack" (entry-point group `seqlab.encoders`), so a
+classifier's checkpoint reloads with the core's `load_model`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import torch
+from torch import Tensor, nn
+
+from seqlab import EncoderConfig, StatefulEncoder, flip_padded
+from seqlab.validate import check_arguments
+
+
+class StackedLMs(nn.Module):
+    kind = "classify-stack"
+
+    def __init__(self, lms: list[StatefulEncoder], pad_idx: int, frozen: bool = True):
+        super().__init__()
+        if not lms:
+            raise ValueError("a stack needs at least one LM")
+        self.lms = nn.ModuleList(lms)
+        self.pad_idx, self.frozen = pad_idx, frozen
+        if frozen:
+            self.lms.requires_grad_(False)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> StackedLMs:
+        scalars: dict[str, Any] = {k: config[k] for k in ("pad_idx", "frozen") if k in config}
+        check_arguments(cls.__init__, scalars, "encoder")  # an edited JSON: types first
+        return cls([StatefulEncoder(EncoderConfig(**c)) for c in config["lms"]], **scalars)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lms": [e.to_dict() for e in self.language_models], "pad_idx": self.pad_idx,
+                "frozen": self.frozen}  # fmt: skip
+
+    @property
+    def config(self) -> Any:
+        """Read as a plain encoder's config is: texts go in forward (each LM flips its own)."""
+        return type("StackConfig", (), {"backward": False, "pad_idx": self.pad_idx})()
+
+    @property
+    def language_models(self) -> list[StatefulEncoder]:
+        return [cast(StatefulEncoder, e) for e in self.lms]
+
+    @property
+    def out_size(self) -> int:
+        return sum(e.out_size for e in self.language_models)
+
+    def train(self, mode: bool = True) -> StackedLMs:
+        super().train(mode)
+        if self.frozen:
+            self.lms.eval()  # a frozen LM reads as it was pretrained: no dropout
+        return self
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (n, L) ids, xxbos first, right-padded -> (n, L, out_size)."""
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+            return torch.cat([self._read(lm, x) for lm in self.language_models], dim=-1)
+
+    def _read(self, lm: StatefulEncoder, x: Tensor) -> Tensor:
+        if not lm.config.backward:
+            return lm(x)
+        # xxbos first, then the real tokens reversed; pads stay on the right
+        mask = x[:, 1:] != self.pad_idx
+        return lm(torch.cat([x[:, :1], flip_padded(x[:, 1:], mask)], dim=1))
+
+    # The Encoder interface beyond forward: layer groups; no state (fine-tuning is stateless).
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Frozen: one empty group (only the head trains). Else the LMs' embeddings, then
+        layer i of every LM together (aligned at the top), then their tops."""
+        if self.frozen:
+            return [[]]
+        depth = max(len(e.layer_groups()) - 2 for e in self.language_models)
+        groups: list[list[nn.Parameter]] = [[] for _ in range(depth + 2)]
+        for e in self.language_models:
+            embedding, *layers, top = e.layer_groups()
+            groups[0] += embedding
+            for i, layer in enumerate(layers):
+                groups[1 + depth - len(layers) + i] += layer
+            groups[-1] += top
+        return groups
+
+    def reset(self) -> None:
+        for e in self.language_models:
+            e.reset()
+
+    def get_state(self) -> dict[str, Tensor]:
+        return {}
+
+    def set_state(self, tensors: dict[str, Tensor]) -> None:
+        pass
