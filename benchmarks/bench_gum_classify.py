@@ -1,37 +1,44 @@
 """Genre of GUM sentences: ULMFiT's three stages against TF-IDF, spaCy and no pretraining.
 
 Data: ../shared/data/ud-gum (UD English GUM, CC BY-NC-SA 4.0); a sentence's genre (15 of them)
-is in its sent_id. Train on the dev split, a seeded 90% (the other 10% is the held-out set
-that picks checkpoints and settings), report on the test split (other documents). The LMs
-read ../shared/data/english-text (0.92M words; no GUM text). Every seqlab step is a command
-line as a user types it:
+is in its sent_id. Train on the dev split, a seeded 90% (the other 10% picks checkpoints),
+report on the test split (other documents). Settings were chosen by tune_gum_classify.py on
+held-out *documents* of the dev split, never on test. The LMs read
+../shared/data/english-text (0.92M words; no GUM text). Every seqlab step is a command line
+as a user types it:
 
-  (a) seqlab pretrain 'english-text/*.txt' --glob --max-vocab 15000 --epochs 2 [--backward]
+  (a) seqlab pretrain 'english-text/*.txt' --glob --max-vocab 15000 --epochs 3 [--backward]
+      seqlab pretrain 'english-text/*.txt' --glob --level char [--backward]     (char LMs)
   (b) seqlab pretrain train.csv --text-col text --init LM_A --epochs 10 [--backward]
   (c) seqlab finetune classify --encoder LM_B (or --backward-encoder LM_B) --train ...
-      seqlab predict FWD_RUN BWD_RUN test.csv --format csv --json       (the ensemble)
+      seqlab finetune classify --encoder FWD --backward-encoder BWD --freeze-encoder ...
+      seqlab predict RUN RUN test.csv --format csv --json                (the ensembles)
 
 Rows: majority class; TF-IDF + logistic regression (word 1-2-grams; char 2-5-grams); spaCy 3
 textcat, bow and ensemble (in the peers' venv, see bench_peers_tag.py; a message instead of
-a row when it cannot be installed); seqlab from scratch (the LM's architecture, fresh
-weights); (a) only; (a)+(b) forward; (a)+(b) backward; (a)+(b) forward+backward ensemble.
+a row when it cannot be installed); then SEQLAB_ROWS and ENSEMBLES below: seqlab from scratch
+(the LM's architecture, fresh weights); (a) only; (a)+(b) forward; (a)+(b) backward; the
+(a)+(b) LMs of both directions as one frozen stack; the char LMs likewise; ensembles.
 Columns: test accuracy and macro-F1 (mean ± sd over seeds), train CPU seconds (the training
 process's own, from wait4; seqlab's includes process start and scoring --test; the LMs' are
 shown apart, each trained once and shared by rows and seeds), predict texts per CPU second
 (seqlab: the whole `seqlab predict` process, model loading included).
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_gum_classify.py [--seeds 3]
-        [--work DIR] [--rows majority,tfidf,spacy,scratch,a,ab,ab-bwd,ab-ens]
+        [--work DIR] [--jobs 2] [--rows majority,tfidf,spacy,scratch,a,ab,...]
 
 The LMs are kept in --work (default ~/.cache/seqlab-bench/gum-classify) and reused when the
-same command finished there before. Writes benchmarks/results/gum_classify.{md,json}.
+same command finished there before, on the same input files. Writes
+benchmarks/results/gum_classify.{md,json}.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
+import math
 import os
 import random
 import statistics
@@ -46,7 +53,27 @@ from bench_peers_tag import THREADS, Peers, RowError, run  # noqa: E402  (the pe
 
 DATA = HERE.parents[1] / "shared" / "data"
 WORK = Path.home() / ".cache" / "seqlab-bench" / "gum-classify"
-ROWS = ("majority", "tfidf", "spacy", "scratch", "a", "ab", "ab-bwd", "ab-ens")
+# seqlab rows: key -> (name, `finetune classify` options; an LM's name stands for its run)
+SEQLAB_ROWS = {
+    "scratch": (
+        "seqlab from scratch (same architecture)",
+        ["--encoder", "lm-a-fwd", "--from-scratch"],
+    ),
+    "a": ("seqlab (a) general LM only", ["--encoder", "lm-a-fwd"]),
+    "ab": ("seqlab (a)+(b) forward", ["--encoder", "lm-b-fwd"]),
+    "ab-bwd": ("seqlab (a)+(b) backward", ["--backward-encoder", "lm-b-bwd"]),
+    "ab-stack": (
+        "seqlab (a)+(b) forward and backward, one frozen stack",
+        ["--encoder", "lm-b-fwd", "--backward-encoder", "lm-b-bwd", "--freeze-encoder"],
+    ),
+    "char-stack": (
+        "seqlab char LMs forward and backward, one frozen stack",
+        ["--encoder", "lm-char-fwd", "--backward-encoder", "lm-char-bwd", "--freeze-encoder"],
+    ),
+}
+# ensembles: `seqlab predict RUN RUN` on the same seed's runs of these rows
+ENSEMBLES = {"ab-ens": ("ab", "ab-bwd"), "all-ens": ("ab", "ab-bwd", "char-stack")}
+ROWS = ("majority", "tfidf", "spacy", *SEQLAB_ROWS, *ENSEMBLES)
 
 
 def sentences(path: Path) -> list[tuple[str, str]]:
@@ -98,7 +125,12 @@ class Bench:
         command finished there before (its CPU seconds are remembered with it)."""
         out, stamp = self.work / name, self.work / f"{name}.done.json"
         cmd = [str(c) for c in [*cmd, "--device", "cpu", "--out", out]]
-        if stamp.is_file() and json.loads(stamp.read_text())["cmd"] == cmd:
+        inputs = inputs_key(cmd)
+        if (
+            stamp.is_file()
+            and json.loads(stamp.read_text())["cmd"] == cmd
+            and (json.loads(stamp.read_text()).get("inputs") == inputs)
+        ):
             done = json.loads(stamp.read_text())
             self.lm_cpu[name] = done["cpu_s"]
             note = f"; {done['note']}" if done.get("note") else ""  # e.g. stopped early
@@ -107,13 +139,15 @@ class Bench:
             return out
         print(f"  seqlab {' '.join(cmd)}", flush=True)
         self.lm_cpu[name] = self.seqlab(name, *cmd)
-        stamp.write_text(json.dumps({"cmd": cmd, "cpu_s": self.lm_cpu[name]}))
+        stamp.write_text(json.dumps({"cmd": cmd, "inputs": inputs, "cpu_s": self.lm_cpu[name]}))
         return out
 
     def classify(self, name: str, encoder: list, files: dict, seed: int) -> dict:
         """Fine-tune a classifier; its test scores, train CPU s, and its run dir."""
         out = self.work / "runs" / f"{name}-{seed}"
-        cmd = ["finetune", "classify", *encoder, "--epochs", self.args.epochs, "--seed", seed]
+        # the row's own options last: click keeps the last value of an option given twice
+        epochs = ["--epochs", self.args.epochs] if self.args.epochs else []  # else the default
+        cmd = ["finetune", "classify", *epochs, "--seed", seed, *encoder]
         cmd += ["--train", files["train"], "--valid", files["valid"], "--test", files["test"]]
         cpu = self.seqlab(f"{name}-{seed}", *cmd, "--device", "cpu", "--out", out, "--overwrite")
         metrics = json.loads((out / "scores.json").read_text())["metrics"]
@@ -126,6 +160,29 @@ class Bench:
         cpu = self.seqlab(f"predict-{name}", *cmd, "--out", out)
         labels = [json.loads(line)["label"] for line in out.read_text().splitlines()]
         return labels, len(labels) / cpu
+
+
+def lms_of(options: list[str]) -> list[str]:
+    """The LMs a row's classifier reads, and those they were made from ((b) from (a))."""
+    named = [o for o in options if o.startswith("lm-")]
+    return list(
+        dict.fromkeys(
+            x for o in named for x in ([o.replace("-b-", "-a-"), o] if "-b-" in o else [o])
+        )
+    )
+
+
+def inputs_key(cmd: list[str]) -> str:
+    """What a reused LM must have been made from besides its command: the content of the files
+    it read and, for --init, the stamp of the LM it started from (a retrained LM there makes
+    every LM built on it stale)."""
+    digest = hashlib.sha256()
+    for arg, value in zip(cmd, [*cmd[1:], ""], strict=True):
+        if Path(arg).is_file():
+            digest.update(Path(arg).read_bytes())
+        if arg == "--init":
+            digest.update(Path(value).with_name(f"{Path(value).name}.done.json").read_bytes())
+    return digest.hexdigest()
 
 
 def tfidf(analyzer: str, ngrams: tuple[int, int], train, test) -> dict:
@@ -165,7 +222,8 @@ def table(results: dict[str, list[dict]], notes: dict[str, str], lm_cpu: dict) -
         cells.append(f"{statistics.mean(s['train_cpu_s'] for s in seeds):.0f}")
         lms = seeds[0].get("lms", [])
         cells.append(" + ".join(f"{lm_cpu[lm]:.0f}" for lm in lms) if lms else "")
-        cells.append(f"{statistics.mean(s['texts_per_s'] for s in seeds):,.0f}")
+        speed = statistics.mean(s["texts_per_s"] for s in seeds)
+        cells.append(f"{speed:,.0f}" if math.isfinite(speed) else "")  # majority: no model
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -176,10 +234,10 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=WORK)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--rows", default=",".join(ROWS))
-    ap.add_argument("--lm-epochs", type=int, default=2, help="stage (a) epochs")
+    ap.add_argument("--lm-epochs", type=int, default=3, help="stage (a) epochs")
     ap.add_argument("--lm-max-vocab", type=int, default=15000)
     ap.add_argument("--tune-epochs", type=int, default=10, help="stage (b) epochs")
-    ap.add_argument("--epochs", type=int, default=10, help="classifier epochs")
+    ap.add_argument("--epochs", type=int, help="classifier epochs [default: the command's]")
     ap.add_argument("--spacy-max-steps", type=int, default=4000)
     ap.add_argument("--jobs", type=int, default=1, help="seqlab classifiers run at once")
     ap.add_argument("--peers-venv", type=Path, default=WORK.parent / "peers-venv")
@@ -224,7 +282,10 @@ def main() -> None:
     if "tfidf" in rows:
         results["TF-IDF word 1-2-grams + LR"] = [tfidf("word", (1, 2), train, test)]
         results["TF-IDF char 2-5-grams + LR"] = [tfidf("char_wb", (2, 5), train, test)]
-    if "spacy" in rows:
+
+    def spacy_rows() -> None:
+        """spaCy's two textcat architectures, 3 seeds each: beside the seqlab rows (its own
+        process, so its CPU seconds are its own)."""
         peers = Peers(args, work / "logs")
         for arch in ("bow", "ensemble"):
             name = f"spaCy 3 textcat ({arch})"
@@ -253,38 +314,44 @@ def main() -> None:
             except RowError as e:
                 notes[name] = str(e)
 
+    spacy = ThreadPoolExecutor(1).submit(spacy_rows) if "spacy" in rows else None
+    if spacy is not None:  # its rows come before seqlab's in the table
+        results |= {f"spaCy 3 textcat ({arch})": [] for arch in ("bow", "ensemble")}
+
     text = sorted(str(p) for p in (args.data / "english-text").glob("*.txt"))
-    need = {r for r in rows if r in ("scratch", "a", "ab", "ab-bwd", "ab-ens")}
+    need = [r for r in rows if r in SEQLAB_ROWS or r in ENSEMBLES]
+    parts = {k for r in need for k in ENSEMBLES.get(r, (r,))}
+    keys = [k for k in SEQLAB_ROWS if k in parts]
+    wanted = {lm for k in keys for lm in lms_of(SEQLAB_ROWS[k][1])}
+    lms = {name: work / name for name in wanted}
     lm_a = ["pretrain", *text, "--max-vocab", args.lm_max_vocab, "--epochs", args.lm_epochs]
     lm_a += ["--seed", 1, "--cache-dir", work / "cache"]
-    directions = ["fwd"] + (["bwd"] if need & {"ab-bwd", "ab-ens"} else [])
-    lms: dict[str, Path] = {}
-    if need:
-        for d in directions:
-            back = ["--backward"] if d == "bwd" else []
-            lms[f"lm-a-{d}"] = bench.lm(f"lm-a-{d}", [*lm_a, *back])
-            if need & {"ab", "ab-bwd", "ab-ens"}:
-                lms[f"lm-b-{d}"] = bench.lm(
-                    f"lm-b-{d}",
-                    ["pretrain", files["train"], "--text-col", "text", "--init", lms[f"lm-a-{d}"],
-                     "--epochs", args.tune_epochs, "--seed", 1, "--cache-dir", work / "cache",
-                     *back],
-                )  # fmt: skip
-    seqlab_rows = {
-        "scratch": ("seqlab from scratch (same architecture)", ["--from-scratch"], ["lm-a-fwd"]),
-        "a": ("seqlab (a) general LM only", [], ["lm-a-fwd"]),
-        "ab": ("seqlab (a)+(b) forward", [], ["lm-a-fwd", "lm-b-fwd"]),
-        "ab-bwd": ("seqlab (a)+(b) backward", [], ["lm-a-bwd", "lm-b-bwd"]),
-    }
+    lm_char = ["pretrain", *text, "--level", "char", "--cache-dir", work / "cache"]
+
+    def chain(d: str) -> None:
+        """One direction's LMs in order: word (a), (b) on it; or a char LM."""
+        back = ["--backward"] if d.endswith("bwd") else []
+        if d.startswith("char"):
+            bench.lm(f"lm-{d}", [*lm_char, *back])
+            return
+        bench.lm(f"lm-a-{d}", [*lm_a, *back])
+        if f"lm-b-{d}" in wanted:
+            bench.lm(
+                f"lm-b-{d}",
+                ["pretrain", files["train"], "--text-col", "text", "--init", lms[f"lm-a-{d}"],
+                 "--epochs", args.tune_epochs, "--seed", 1, "--cache-dir", work / "cache", *back],
+            )  # fmt: skip
+
+    chains = sorted({lm.removeprefix("lm-").removeprefix("a-").removeprefix("b-") for lm in wanted})
+    with ThreadPoolExecutor(max(1, min(args.jobs, len(chains)))) as pool:
+        list(pool.map(chain, chains))
     runs: dict[str, dict[int, Path]] = {}
-    keys = [k for k in seqlab_rows if k in need or (k in ("ab", "ab-bwd") and "ab-ens" in need)]
 
     def one(key: str, seed: int) -> dict:
-        name, extra, used = seqlab_rows[key]
-        option = "--backward-encoder" if key == "ab-bwd" else "--encoder"
-        r = bench.classify(key, [option, lms[used[-1]], *extra], files, seed)
+        name, options = SEQLAB_ROWS[key]
+        r = bench.classify(key, [lms.get(o, o) for o in options], files, seed)
         _, r["texts_per_s"] = bench.predict(f"{key}-{seed}", [r["run"]], files["test"])
-        r["lms"] = [] if key == "scratch" else used
+        r["lms"] = [] if "--from-scratch" in options else lms_of(options)
         print(f"  {name} seed {seed}: {r}", flush=True)
         return r
 
@@ -293,21 +360,26 @@ def main() -> None:
         done = list(pool.map(lambda t: one(*t), todo))
     for (key, seed), r in zip(todo, done, strict=True):
         runs.setdefault(key, {})[seed] = r.pop("run")
-        results.setdefault(seqlab_rows[key][0], []).append(r)
-    if "ab-ens" in need:
-        name = "seqlab (a)+(b) forward + backward ensemble"
+        if key in need:
+            results.setdefault(SEQLAB_ROWS[key][0], []).append(r)
+    by_key = dict(zip(todo, done, strict=True))
+    for ens in (r for r in need if r in ENSEMBLES):
+        members = ENSEMBLES[ens]
+        name = " + ".join(SEQLAB_ROWS[k][0].removeprefix("seqlab ") for k in members)
+        name = f"seqlab ensemble: {name}"
         results[name] = []
         for seed in range(1, args.seeds + 1):
-            pair = [runs["ab"][seed], runs["ab-bwd"][seed]]
-            labels, tps = bench.predict(f"ens-{seed}", pair, files["test"])
-            both = [results[seqlab_rows[k][0]][seed - 1] for k in ("ab", "ab-bwd")]
-            cpu = sum(r["train_cpu_s"] for r in both)  # the two classifiers' training
+            labels, tps = bench.predict(f"{ens}-{seed}", [runs[k][seed] for k in members],
+                                        files["test"])  # fmt: skip
+            cpu = sum(by_key[k, seed]["train_cpu_s"] for k in members)  # all members' training
+            used = list(dict.fromkeys(lm for k in members for lm in by_key[k, seed]["lms"]))
             results[name].append(
-                {**scores(true, labels), "train_cpu_s": cpu, "texts_per_s": tps,
-                 "lms": ["lm-a-fwd", "lm-b-fwd", "lm-a-bwd", "lm-b-bwd"]}
-            )  # fmt: skip
+                {**scores(true, labels), "train_cpu_s": cpu, "texts_per_s": tps, "lms": used}
+            )
             print(f"  {name} seed {seed}: {results[name][-1]}", flush=True)
 
+    if spacy is not None:
+        spacy.result()
     md = table(results, notes, bench.lm_cpu)
     cmdline = "python benchmarks/bench_gum_classify.py " + " ".join(sys.argv[1:])
     print(f"\n{md}\n")

@@ -44,6 +44,7 @@ class StackedLMs(nn.Module):
         self.pad_idx, self.frozen = pad_idx, frozen
         if frozen:
             self.lms.requires_grad_(False)
+        self.config = {"lms": [e.to_dict() for e in lms], "pad_idx": pad_idx, "frozen": frozen}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> StackedLMs:
@@ -52,13 +53,7 @@ class StackedLMs(nn.Module):
         return cls([StatefulEncoder(EncoderConfig(**c)) for c in config["lms"]], **scalars)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lms": [e.to_dict() for e in self.language_models], "pad_idx": self.pad_idx,
-                "frozen": self.frozen}  # fmt: skip
-
-    @property
-    def config(self) -> Any:
-        """Read as a plain encoder's config is: texts go in forward (each LM flips its own)."""
-        return type("StackConfig", (), {"backward": False, "pad_idx": self.pad_idx})()
+        return self.config
 
     @property
     def language_models(self) -> list[StatefulEncoder]:

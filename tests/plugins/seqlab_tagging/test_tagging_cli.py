@@ -294,13 +294,10 @@ def test_char_lms_stack_with_a_word_lm_and_predict_needs_only_the_run(lms, tmp_p
     assert words == "one thousand two , nine".split()
 
 
-def test_a_char_lm_is_refused_where_words_are_read(tmp_path):
+def test_a_char_lm_is_refused_as_a_backward_word_lm(tmp_path):
+    """(A classifier takes char LMs: tests/plugins/seqlab_classify/test_classify_chars.py.)"""
     lm = tmp_path / "clm"
     assert run("pretrain", "human-numbers", "--level", "char", *TINY, "--out", lm).exit_code == 0
-    r = CliRunner().invoke(
-        cli, ["finetune", "classify", "human-numbers-parity", "--encoder", str(lm)]
-    )
-    assert r.exit_code == 2 and "--encoder" in r.output and "char-level LM" in r.output
     r = CliRunner().invoke(
         cli, ["finetune", "tag", "human-numbers-roles", "--backward-encoder", str(lm)]
     )
