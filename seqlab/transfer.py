@@ -144,6 +144,23 @@ def build_encoder(
     return encoder
 
 
+def aligned_layer_groups(encoders: list[StatefulEncoder]) -> list[list[torch.nn.Parameter]]:
+    """Layer groups of several LMs read side by side: their embeddings, then layer i of every
+    LM together, aligned at the top when their depths differ (the top layers unfreeze first),
+    then their tops. No encoders: one empty group."""
+    if not encoders:
+        return [[]]
+    depth = max(len(e.layer_groups()) - 2 for e in encoders)
+    groups: list[list[torch.nn.Parameter]] = [[] for _ in range(depth + 2)]
+    for e in encoders:
+        embedding, *layers, top = e.layer_groups()
+        groups[0] += embedding
+        for i, layer in enumerate(layers):
+            groups[1 + depth - len(layers) + i] += layer
+        groups[-1] += top
+    return groups
+
+
 def lr_mults(n_groups: int, factor: float = ULMFIT_FACTOR) -> list[float]:
     """Discriminative learning-rate multipliers, bottom group to top: the top group trains at
     the full lr and each group below at 1/factor of the one above."""

@@ -29,7 +29,7 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
-from seqlab import EncoderConfig, StatefulEncoder, flip_padded
+from seqlab import EncoderConfig, StatefulEncoder, flip_padded, transfer
 from seqlab.validate import check_arguments
 
 
@@ -86,17 +86,7 @@ class StackedLMs(nn.Module):
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """Frozen: one empty group (only the head trains). Else the LMs' embeddings, then
         layer i of every LM together (aligned at the top), then their tops."""
-        if self.frozen:
-            return [[]]
-        depth = max(len(e.layer_groups()) - 2 for e in self.language_models)
-        groups: list[list[nn.Parameter]] = [[] for _ in range(depth + 2)]
-        for e in self.language_models:
-            embedding, *layers, top = e.layer_groups()
-            groups[0] += embedding
-            for i, layer in enumerate(layers):
-                groups[1 + depth - len(layers) + i] += layer
-            groups[-1] += top
-        return groups
+        return [[]] if self.frozen else transfer.aligned_layer_groups(self.language_models)
 
     def reset(self) -> None:
         for e in self.language_models:

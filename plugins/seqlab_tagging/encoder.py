@@ -40,7 +40,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from seqlab import EncoderConfig, StatefulEncoder, flip_padded
+from seqlab import EncoderConfig, StatefulEncoder, flip_padded, transfer
 from seqlab.encoder import locked_dropout
 from seqlab.validate import check_arguments
 from seqlab_tagging.charlm import CharLMReader
@@ -161,14 +161,7 @@ class TaggerEncoder(nn.Module):
         tuned = self.language_models + [
             cast(CharLMReader, r).lm for r in self.char_lms if cast(CharLMReader, r).trainable
         ]
-        depth = max((len(e.layer_groups()) - 2 for e in tuned), default=0)
-        groups: list[list[nn.Parameter]] = [[] for _ in range(depth + 2)] if tuned else [[]]
-        for e in tuned:
-            embedding, *layers, top = e.layer_groups()
-            groups[0] += embedding
-            for i, layer in enumerate(layers):
-                groups[1 + depth - len(layers) + i] += layer
-            groups[-1] += top
+        groups = transfer.aligned_layer_groups(tuned)
         for own in (self.features, self.context):
             if own is not None:
                 groups[-1] += list(own.parameters())
