@@ -81,7 +81,7 @@ class ClassifierPredictor(Predictor):
             return []
         labels = self.labels
         probs = class_probabilities(
-            self.model, self.vocab, items, bs, self.device, level(self.meta)
+            self.model, self.vocab, items, bs, self.device, run_level(self.meta)
         )
         return [
             {
@@ -113,7 +113,7 @@ def read_inputs(request: PredictRequest, text_col: str) -> list[tuple[int, str]]
     return [(e.line, e.text) for e in examples]
 
 
-def level(meta: dict) -> str:
+def run_level(meta: dict) -> str:
     """What a token is to a classifier run (runs from before char-level classifiers: words)."""
     return str(meta.get("level", "word"))
 
@@ -125,7 +125,7 @@ def predict(request: PredictRequest) -> None:
         raise CheckpointError(f"{request.run_dir}: field 'labels' or 'data' missing or malformed")
     items = read_inputs(request, str(data.get("text_col", "text")))
     texts, device = [t for _, t in items], resolve_device(request.device)
-    probs = class_probabilities(model, vocab, texts, request.bs, device, level(meta))
+    probs = class_probabilities(model, vocab, texts, request.bs, device, run_level(meta))
     for path in request.others:  # an ensemble (e.g. forward + backward): the mean probability
         other, other_vocab, other_meta = load_any(path)
         if other_meta["labels"] != classes:
@@ -134,7 +134,7 @@ def predict(request: PredictRequest) -> None:
                 f"{request.run_dir} ({', '.join(classes)}); an ensemble needs the same classes"
             )
         probs = probs + class_probabilities(
-            other, other_vocab, texts, request.bs, device, level(other_meta)
+            other, other_vocab, texts, request.bs, device, run_level(other_meta)
         )
     probs = probs / (1 + len(request.others))
     for (line, text), p in zip(items, probs, strict=True):

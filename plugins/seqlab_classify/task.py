@@ -18,7 +18,7 @@ from seqlab.train import MAX_EPOCHS, resolve_device
 from seqlab_classify.data import TOKENIZER, TaskData, build_vocab, encode, load_task
 from seqlab_classify.head import ClassifierHead
 from seqlab_classify.metrics import confusion_png, report, scores
-from seqlab_classify.predict import probabilities, reads_backward
+from seqlab_classify.predict import probabilities, reads_backward, run_level
 from seqlab_classify.stack import StackedLMs
 
 # --sort-batches: texts sorted by length within pools of this many batches (fastai's sortish)
@@ -180,8 +180,7 @@ class Classification:
         s: ClassifySettings,
         out: Path,
     ) -> Scores:
-        level = meta.get("level", "word")
-        seqs = encode(task.texts(split), vocab, reads_backward(model.encoder), level)
+        seqs = encode(task.texts(split), vocab, reads_backward(model.encoder), run_level(meta))
         probs = probabilities(model, seqs, vocab.pad_idx, s.bs, resolve_device(s.device))
         true, pred = task.label_ids(split), probs.argmax(1).tolist()
         metrics = scores(true, pred)
