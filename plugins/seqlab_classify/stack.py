@@ -1,5 +1,5 @@
 """StackedLMs: a classifier's encoder made of several pretrained LMs reading the same text,
-each in its own direction, their outputs side by side at every token (Flair's stacked
+each in its own direction, their outputs side by side position by position (Flair's stacked
 embeddings, for a whole text; ULMFiT's forward + backward pair as one model).
 
     xxbos w1 w2 w3 p p     the text, forward (what the batches hold)
