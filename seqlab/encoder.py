@@ -16,7 +16,7 @@ lesson's recurrences, the tagger) have too; StatefulEncoder is one of them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol, overload
+from typing import Any, Protocol, cast, overload
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -220,6 +220,33 @@ class StatefulEncoder(nn.Module):
         groups += [list(rnn.parameters()) for rnn in self.rnns]
         groups.append(list(self.bn.parameters()) if self.bn is not None else [])
         return groups
+
+
+class LMReader(nn.Module):
+    """Base of a plugin encoder built on pretrained LMs (`self.lms`) that fine-tuning reads
+    statelessly (the tagger's, the classifier's stack): each sequence is read whole from a
+    zero state, so nothing is carried between batches or saved for resume. A subclass sets
+    `lms` and `config` (its JSON form) and adds forward, out_size and layer_groups."""
+
+    lms: nn.ModuleList
+    config: dict[str, Any]
+
+    @property
+    def language_models(self) -> list[StatefulEncoder]:
+        return [cast(StatefulEncoder, e) for e in self.lms]
+
+    def reset(self) -> None:
+        for e in self.language_models:
+            e.reset()
+
+    def get_state(self) -> dict[str, Tensor]:
+        return {}
+
+    def set_state(self, tensors: dict[str, Tensor]) -> None:
+        """Nothing to restore: there is no carried state."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.config
 
 
 # Without a kind the result is known to be a StatefulEncoder (its heads may use its

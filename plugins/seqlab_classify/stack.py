@@ -24,16 +24,17 @@ classifier's checkpoint reloads with the core's `load_model`.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from seqlab import EncoderConfig, StatefulEncoder, flip_padded, transfer
+from seqlab.encoder import LMReader
 from seqlab.validate import check_arguments
 
 
-class StackedLMs(nn.Module):
+class StackedLMs(LMReader):
     kind = "classify-stack"
 
     def __init__(self, lms: list[StatefulEncoder], pad_idx: int, frozen: bool = True):
@@ -51,13 +52,6 @@ class StackedLMs(nn.Module):
         scalars: dict[str, Any] = {k: config[k] for k in ("pad_idx", "frozen") if k in config}
         check_arguments(cls.__init__, scalars, "encoder")  # an edited JSON: types first
         return cls([StatefulEncoder(EncoderConfig(**c)) for c in config["lms"]], **scalars)
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.config
-
-    @property
-    def language_models(self) -> list[StatefulEncoder]:
-        return [cast(StatefulEncoder, e) for e in self.lms]
 
     @property
     def out_size(self) -> int:
@@ -81,19 +75,9 @@ class StackedLMs(nn.Module):
         mask = x[:, 1:] != self.pad_idx
         return lm(torch.cat([x[:, :1], flip_padded(x[:, 1:], mask)], dim=1))
 
-    # The Encoder interface beyond forward: layer groups; no state (fine-tuning is stateless).
+    # The Encoder interface beyond forward: layer groups (no state: seqlab.encoder.LMReader).
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """Frozen: one empty group (only the head trains). Else the LMs' embeddings, then
         layer i of every LM together (aligned at the top), then their tops."""
         return [[]] if self.frozen else transfer.aligned_layer_groups(self.language_models)
-
-    def reset(self) -> None:
-        for e in self.language_models:
-            e.reset()
-
-    def get_state(self) -> dict[str, Tensor]:
-        return {}
-
-    def set_state(self, tensors: dict[str, Tensor]) -> None:
-        pass

@@ -41,14 +41,14 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlab import EncoderConfig, StatefulEncoder, flip_padded, transfer
-from seqlab.encoder import locked_dropout
+from seqlab.encoder import LMReader, locked_dropout
 from seqlab.validate import check_arguments
 from seqlab_tagging.charlm import CharLMReader
 from seqlab_tagging.features import CHARS, WORD, Featurizer
 from seqlab_tagging.wordrep import WordFeatures, WordFeaturesConfig
 
 
-class TaggerEncoder(nn.Module):
+class TaggerEncoder(LMReader):
     kind = "tagger"
 
     def __init__(
@@ -119,10 +119,6 @@ class TaggerEncoder(nn.Module):
     def out_size(self) -> int:
         return self._out_size
 
-    @property
-    def language_models(self) -> list[StatefulEncoder]:
-        return [cast(StatefulEncoder, e) for e in self.lms]
-
     def forward(self, x: Tensor) -> Tensor:
         """x: (bs, L, COLUMNS) or (bs, L) ids, right-padded -> (bs, L, out_size)."""
         words = x[..., WORD] if x.dim() == 3 else x
@@ -150,8 +146,7 @@ class TaggerEncoder(nn.Module):
         bos = x.new_full((x.size(0), 1), self.bos_idx)
         return encoder(torch.cat([bos, x], dim=1))[:, 1:]
 
-    # The Encoder interface beyond forward: layer groups; state (none: fine-tuning is
-    # stateless, so there is nothing to carry between batches or save for resume).
+    # The Encoder interface beyond forward: layer groups (no state: seqlab.encoder.LMReader).
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """The LMs' embeddings, then layer i of every LM together, aligned at the top when
@@ -166,16 +161,3 @@ class TaggerEncoder(nn.Module):
             if own is not None:
                 groups[-1] += list(own.parameters())
         return groups
-
-    def reset(self) -> None:
-        for e in self.language_models:
-            e.reset()
-
-    def get_state(self) -> dict[str, Tensor]:
-        return {}
-
-    def set_state(self, tensors: dict[str, Tensor]) -> None:
-        pass
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.config
