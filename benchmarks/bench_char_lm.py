@@ -78,7 +78,7 @@ def seqlab_probe(args) -> dict:
     import torch
 
     from seqlab import TrainConfig, Trainer
-    from seqlab.runlog import RunLog
+    from seqlab.train.runlog import RunLog
     from seqlab_lm.data import build_data
     from seqlab_lm.training import build_model
 

@@ -27,8 +27,9 @@ import torch
 import torch.multiprocessing as mp
 from rich.console import Console
 
-from seqlab import BPTTStream, SeqModel, TrainConfig, Trainer, distributed, registry
-from seqlab.encoder import EncoderConfig, StatefulEncoder
+from seqlab import BPTTStream, SeqModel, TrainConfig, Trainer, registry
+from seqlab.nn.encoder import EncoderConfig, StatefulEncoder
+from seqlab.train import distributed
 from seqlab_lm.head import LMHead
 
 BS, BPTT = 64, 70

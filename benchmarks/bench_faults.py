@@ -126,7 +126,7 @@ def invoke(*args: Any, timeout: int = TIMEOUT, input: str | None = None) -> Outc
     """`seqlab ARGS` in this process (click's test runner): fast, and exceptions are seen."""
     from click.testing import CliRunner
 
-    from seqlab.cli import cli
+    from seqlab.cli.main import cli
 
     try:
         with alarm(timeout):
@@ -164,7 +164,7 @@ def run_process(*args: Any, timeout: int = TIMEOUT) -> Outcome:
 
 
 def weights_of(stem: Path) -> dict[str, Any]:
-    from seqlab.checkpoint import load_tensors
+    from seqlab.store.checkpoint import load_tensors
 
     return load_tensors(stem)[0]
 
@@ -178,7 +178,7 @@ def same_weights(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def try_load(stem: Path) -> tuple[str, str, dict | None]:
     """Load a checkpoint as `seqlab predict` would: (outcome, detail, its weights)."""
     from seqlab import load_model
-    from seqlab.checkpoint import CheckpointError
+    from seqlab.store.errors import CheckpointError
 
     try:
         with alarm(TIMEOUT):
@@ -555,7 +555,7 @@ def fam_options(fx: Fixtures, t: Tally, rng: random.Random, n: int) -> None:
 
 def fam_long_lines(fx: Fixtures, t: Tally, rng: random.Random, n: int) -> None:
     """A line far past the limits, with no space: refused with file:line, quickly."""
-    from seqlab import textfiles
+    from seqlab.data import textfiles
 
     d = fx.root / "long"
     d.mkdir(exist_ok=True)

@@ -39,7 +39,7 @@ def status_mb() -> dict[str, float]:
 
 
 def make_tokens(path: Path, n: int) -> None:
-    from seqlab.tokenize import NpyWriter
+    from seqlab.data.tokenize import NpyWriter
 
     rng = np.random.default_rng(0)
     with NpyWriter(path, np.uint16) as w:

@@ -6,7 +6,8 @@ ids in a numpy array. The split is the same regex, `\\w+|[^\\w\\s]+` (Python's `
 in `tokenizers`), and the script checks that both give the very same ids.
 
   baseline   pure Python: re.findall per line, collections.Counter, a dict lookup per token
-  seqlab     seqlab.tokenize.prepare: hashing, both passes and the .npy written to disk included
+  seqlab     seqlab.data.tokenize.prepare: hashing, both passes and the .npy written to disk
+             included
 
 Also printed: how far the peak resident memory rose during each (the baseline keeps its ids in
 a Python list until the end, as such code does; seqlab streams them to disk).
@@ -92,7 +93,7 @@ def main() -> None:
         os.environ["RAYON_NUM_THREADS"] = str(args.threads)
     from rich.console import Console  # after RAYON_NUM_THREADS: tokenizers reads it on import
 
-    from seqlab import tokenize
+    from seqlab.data import tokenize
 
     work = Path(tempfile.mkdtemp(prefix="bench-tokenize-"))
     try:

@@ -29,7 +29,7 @@ from seqlab import (
     registry,
     seed_everything,
 )
-from seqlab.runlog import RunLog
+from seqlab.train.runlog import RunLog
 from seqlab_lm.head import LMHead
 
 SEED, BS, BPTT, LR = 42, 64, 70, 3e-3

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 
 OUT = Path(__file__).with_name("cli.md")
 

@@ -5,27 +5,27 @@
     model.predict(["eight thousand one"])               # finetune_tag, finetune_classify, load
 
 The public names below are the library; a plugin may import them and the modules they come
-from. The command line's helpers (options, errors) live in `seqlab.options`, which this
+from. The command line's helpers (options, errors) live in `seqlab.cli.options`, which this
 package never imports: `import seqlab` does not load click, rich or matplotlib.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from seqlab import (
-    distributed,  # noqa: I001  (a module: setup, rank, is_main, wrap for torchrun)
-    registry,  # noqa: I001  (a module, for plugins: registry.corpus(name))
-    tokenize,  # noqa: I001  (a module: tokenize.tokenize(text), as pretraining splits)
-    transfer,  # noqa: I001  (a module: load_pretrained, build_encoder, fine_tuning, ...)
-)
-from seqlab.batches import PaddedBatches, flip_padded
-from seqlab.checkpoint import CheckpointError, atomic_write, load_model, save_model
-from seqlab.corpus import Corpus
-from seqlab.encoder import EncoderConfig, StatefulEncoder, encoder_from_config
-from seqlab.model import Batch, Head, SeqModel
-from seqlab.predict import PredictRequest
-from seqlab.stream import BPTTStream
-from seqlab.train import Interrupted, TrainConfig, Trainer, seed_everything
-from seqlab.vocab import BOS, PAD, SPECIALS, UNK, Vocab
+from seqlab import registry  # a module, for plugins: registry.corpus(name)
+from seqlab.data import tokenize  # a module: tokenize.tokenize(text), as pretraining splits
+from seqlab.data.batches import Batch, PaddedBatches, flip_padded
+from seqlab.data.corpus import Corpus
+from seqlab.data.files import atomic_write
+from seqlab.data.stream import BPTTStream
+from seqlab.data.vocab import BOS, PAD, SPECIALS, UNK, Vocab
+from seqlab.nn.encoder import EncoderConfig, StatefulEncoder, encoder_from_config
+from seqlab.nn.model import Head, SeqModel
+from seqlab.store.checkpoint import load_model, save_model
+from seqlab.store.errors import CheckpointError
+from seqlab.tasks import transfer  # a module: load_pretrained, build_encoder, fine_tuning, ...
+from seqlab.tasks.predict import PredictRequest
+from seqlab.train import distributed  # a module: setup, rank, is_main, wrap for torchrun
+from seqlab.train.trainer import Interrupted, TrainConfig, Trainer, seed_everything
 
 try:
     __version__ = version("seqlab")
@@ -77,7 +77,7 @@ __all__ = [
     "transfer",
 ]
 
-# The CLI helpers moved to seqlab.options; a plugin written against the old names still
+# The CLI helpers moved to seqlab.cli.options; a plugin written against the old names still
 # imports them from here, loaded (with click) only when asked for.
 _MOVED_TO_OPTIONS = ("UserError", "default_run_dir", "device_option", "user_errors", "writable_dir")
 
@@ -88,7 +88,7 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     if name in _MOVED_TO_OPTIONS:
-        from seqlab import options
+        from seqlab.cli import options
 
         return getattr(options, name)
     raise AttributeError(f"module 'seqlab' has no attribute {name!r}")

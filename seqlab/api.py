@@ -9,7 +9,7 @@
 
 The settings are the CLI's, from the same dataclasses (PretrainSettings, TagSettings,
 ClassifySettings: `--lr-factor` is `lr_factor=`), with the same defaults, and training takes
-the CLI's path (seqlab_lm.training.run, seqlab.finetune.run_finetune); progress shows as on
+the CLI's path (seqlab_lm.training.run, seqlab.tasks.finetune.run_finetune); progress shows as on
 the command line unless `quiet=True`. An unknown setting or a bad value is a `SettingError`
 (a ValueError) naming the setting.
 
@@ -30,13 +30,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from seqlab import modeldir, registry, rundir
-from seqlab.checkpoint import CheckpointError
-from seqlab.finetune import SCORES, Task, run_finetune
-from seqlab.predict import load_any
-from seqlab.runlog import default_run_dir
+from seqlab import registry
 from seqlab.settings import SettingError
-from seqlab.train import resolve_device
+from seqlab.store import modeldir, rundir
+from seqlab.store.errors import CheckpointError
+from seqlab.tasks.finetune import SCORES, Task, run_finetune
+from seqlab.tasks.predict import load_any
+from seqlab.train.runlog import default_run_dir
+from seqlab.train.trainer import resolve_device
 
 PathLike = str | Path
 

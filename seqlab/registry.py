@@ -14,11 +14,12 @@ Groups a plugin may register in (see pyproject.toml for the built-in ones):
                      "train": [...], and "valid" and/or "test": [...]}; the task's plugin
                     says what an example is (classify: (text, label) pairs)
   seqlab.predictors KIND = function(PredictRequest) behind `seqlab predict` for runs whose
-                    head is of that kind (see seqlab/predict.py)
+                    head is of that kind (see seqlab/tasks/predict.py)
   seqlab.pretrainers NAME = function(sources, out, quiet=, **settings) -> run dir, behind
                     the Python facade's `seqlab.pretrain` ("lm")
-  seqlab.tasks      NAME = a fine-tuning `Task` (seqlab.finetune), behind `seqlab.finetune_tag`
-                    ("tag"), `seqlab.finetune_classify` ("classify") and `seqlab.finetune`
+  seqlab.tasks      NAME = a fine-tuning `Task` (seqlab.tasks.finetune), behind
+                    `seqlab.finetune_tag` ("tag"), `seqlab.finetune_classify` ("classify")
+                    and `seqlab.finetune`
   seqlab.predictor_classes  KIND = a `seqlab.api.Predictor` subclass: `seqlab.load(...)` of a
                     model whose head is of that kind
 """

@@ -7,7 +7,7 @@ A settings dataclass declares each field once, with `setting(...)`:
         epochs: int = setting(10, "Epochs of one-cycle training.", min=1)
 
 and that one line is the Python default, the validation (`check`, called from
-`__post_init__`) and, through `seqlab.options.options_from`, the CLI option with its
+`__post_init__`) and, through `seqlab.cli.options.options_from`, the CLI option with its
 help and range. So the CLI, the lesson presets and the Python API cannot disagree
 (minGPT's `get_default_config`, made declarative).
 

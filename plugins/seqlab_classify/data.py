@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab import BOS, Vocab, registry, tokenize
-from seqlab.labelled import DataError, Example, check_labels, read_examples
+from seqlab import BOS, Vocab, registry
+from seqlab.data import tokenize
+from seqlab.data.labelled import DataError, Example, check_labels, read_examples
 
 TOKENIZER = "seqlab.tokenize"  # recorded in the run, for `seqlab predict`
 
@@ -24,7 +25,7 @@ def words(text: str) -> list[str]:
 
 def tokens(text: str, level: str = "word") -> list[str]:
     """A text's tokens for an encoder of `level`: seqlab's words, or every character as it is
-    (a character LM reads raw text, spaces included: seqlab.chartokens)."""
+    (a character LM reads raw text, spaces included: seqlab.data.chartokens)."""
     return list(text) if level == "char" else words(text)
 
 

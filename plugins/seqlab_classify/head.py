@@ -17,8 +17,8 @@ from sklearn.metrics import f1_score
 from torch import Tensor, nn
 
 from seqlab import Batch, Head, StatefulEncoder
+from seqlab.nn.size import memory_problem
 from seqlab.settings import SettingError
-from seqlab.validate import memory_problem
 
 
 def concat_pool(hidden: Tensor, mask: Tensor | None) -> Tensor:

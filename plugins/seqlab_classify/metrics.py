@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix, f1_score
 
-from seqlab.plot import plot_confusion
+from seqlab.train.plot import plot_confusion
 
 
 def scores(true: list[int], pred: list[int]) -> dict[str, float]:

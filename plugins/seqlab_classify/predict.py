@@ -12,10 +12,10 @@ import torch
 
 from seqlab import BOS, PaddedBatches, SeqModel, StatefulEncoder, Vocab
 from seqlab.api import Predictor
-from seqlab.checkpoint import CheckpointError
-from seqlab.labelled import DataError, read_examples
-from seqlab.predict import PredictRequest, load_any
-from seqlab.train import resolve_device
+from seqlab.data.labelled import DataError, read_examples
+from seqlab.store.errors import CheckpointError
+from seqlab.tasks.predict import PredictRequest, load_any
+from seqlab.train.trainer import resolve_device
 from seqlab_classify.data import encode
 
 FORMATS = ("lines", "csv", "tsv", "jsonl")

@@ -29,9 +29,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqlab import EncoderConfig, StatefulEncoder, flip_padded, transfer
-from seqlab.encoder import LMReader
-from seqlab.validate import check_arguments
+from seqlab import EncoderConfig, StatefulEncoder, flip_padded
+from seqlab.nn.encoder import LMReader
+from seqlab.store.validate import check_arguments
+from seqlab.tasks import transfer
 
 
 class StackedLMs(LMReader):
@@ -75,7 +76,7 @@ class StackedLMs(LMReader):
         mask = x[:, 1:] != self.pad_idx
         return lm(torch.cat([x[:, :1], flip_padded(x[:, 1:], mask)], dim=1))
 
-    # The Encoder interface beyond forward: layer groups (no state: seqlab.encoder.LMReader).
+    # The Encoder interface beyond forward: layer groups (no state: seqlab.nn.encoder.LMReader).
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """Frozen: one empty group (only the head trains). Else the LMs' embeddings, then

@@ -1,4 +1,4 @@
-"""The classification task for the fine-tuning skeleton (seqlab.finetune): a classifier on a
+"""The classification task for the fine-tuning skeleton (seqlab.tasks.finetune): a classifier on a
 pretrained LM encoder (ULMFiT), or from scratch.
 
 Besides what every fine-tuning run writes, the run directory holds confusion.png.
@@ -11,10 +11,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from seqlab import EncoderConfig, PaddedBatches, SeqModel, Vocab, transfer
-from seqlab.finetune import Built, FinetuneSettings, Scores, paths
+from seqlab import EncoderConfig, PaddedBatches, SeqModel, Vocab
 from seqlab.settings import setting
-from seqlab.train import MAX_EPOCHS, resolve_device
+from seqlab.tasks import transfer
+from seqlab.tasks.finetune import Built, FinetuneSettings, Scores, paths
+from seqlab.train.trainer import MAX_EPOCHS, resolve_device
 from seqlab_classify.data import TOKENIZER, TaskData, build_vocab, encode, load_task
 from seqlab_classify.head import ClassifierHead
 from seqlab_classify.metrics import confusion_png, report, scores

@@ -12,11 +12,11 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from seqlab import transfer
 from seqlab.api import check_new_run, make_settings, new_run
-from seqlab.runlog import RunLog, default_run_dir
+from seqlab.data.tokenize import TextSettings
 from seqlab.settings import SettingError
-from seqlab.tokenize import TextSettings
+from seqlab.tasks import transfer
+from seqlab.train.runlog import RunLog, default_run_dir
 from seqlab_lm import init, presets, textdata
 from seqlab_lm.data import corpus_of
 from seqlab_lm.settings import PretrainSettings

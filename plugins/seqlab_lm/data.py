@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from seqlab import BOS, BPTTStream, Corpus, Vocab, distributed, registry
-from seqlab.chartokens import char_corpus
+from seqlab import BOS, BPTTStream, Corpus, Vocab, registry
+from seqlab.data.chartokens import char_corpus
+from seqlab.train import distributed
 from seqlab_lm import init, textdata
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from seqlab import atomic_write
-from seqlab.options import (
+from seqlab.cli.options import (
     UserError,
     device_option,
     quiet_option,
@@ -20,7 +20,7 @@ from seqlab.options import (
     user_errors,
 )
 from seqlab.settings import SettingError
-from seqlab.train import resolve_device
+from seqlab.train.trainer import resolve_device
 from seqlab_lm.cache import CacheConfig
 from seqlab_lm.options import BS, CACHE_FROM, CHECKPOINT, RUN
 from seqlab_lm.scoring import SPLITS, Tally, load_run, score, split_stream, tune

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import click
 
-from seqlab import UNK, modeldir
-from seqlab.options import UserError, quiet_option, status_echo, threads_option, user_errors
+from seqlab import UNK
+from seqlab.cli.options import UserError, quiet_option, status_echo, threads_option, user_errors
+from seqlab.store import modeldir
 from seqlab_lm.cache import CacheConfig
 from seqlab_lm.options import CACHE_FROM, CHECKPOINT, RUN
 from seqlab_lm.predict import generate_text
@@ -46,7 +47,7 @@ from seqlab_lm.scoring import load_run
     "numbers or sentences: from a few tokens it copies noise, and then its own output.",
 )
 @CACHE_FROM
-# not seqlab.options' --seed: without one, sampling differs from call to call, on purpose
+# not seqlab.cli.options' --seed: without one, sampling differs from call to call, on purpose
 @click.option(
     "--seed",
     type=click.IntRange(min=0),

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqlab import SeqModel, Vocab, transfer
-from seqlab.checkpoint import load_tensors, read_json
+from seqlab import SeqModel, Vocab
+from seqlab.store.checkpoint import load_tensors, read_json
+from seqlab.tasks import transfer
 from seqlab_lm.settings import PretrainSettings
 
 ARCHITECTURE = ("cell", "layers", "hidden", "emb_size", "bn")

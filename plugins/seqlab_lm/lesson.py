@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from seqlab import Interrupted, atomic_write, registry
-from seqlab.options import (
+from seqlab.cli.options import (
     UserError,
     check_out,
     default_run_dir,
@@ -33,8 +33,8 @@ from seqlab.options import (
     user_errors,
     writable_dir,
 )
-from seqlab.rundir import clear_run
-from seqlab.stream import LAYOUTS
+from seqlab.data.stream import LAYOUTS
+from seqlab.store.rundir import clear_run
 from seqlab_lm import presets
 from seqlab_lm.lesson_plot import plot_lesson
 from seqlab_lm.settings import PretrainSettings
@@ -172,7 +172,7 @@ def fresh_run_dir(path: Path) -> Path:
     help="Train every preset this many epochs instead of its own (a quick look only: "
     "the figures are then not comparable).",
 )
-# not seqlab.options' --layout: here the default is "each preset's own"
+# not seqlab.cli.options' --layout: here the default is "each preset's own"
 @click.option(
     "--layout",
     type=click.Choice(list(LAYOUTS)),

@@ -14,8 +14,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from seqlab import BOS, Vocab, tokenize
+from seqlab import BOS, Vocab
 from seqlab.api import Predictor
+from seqlab.data import tokenize
 from seqlab_lm.cache import CacheConfig, NeuralCache
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import click
 
-from seqlab import Interrupted, distributed
-from seqlab.checkpoint import atomic_write
-from seqlab.options import (
+from seqlab import Interrupted
+from seqlab.cli.options import (
     UserError,
     check_out,
     default_run_dir,
@@ -37,7 +36,9 @@ from seqlab.options import (
     threads_option,
     user_errors,
 )
-from seqlab.runlog import RunLog
+from seqlab.data.files import atomic_write
+from seqlab.train import distributed
+from seqlab.train.runlog import RunLog
 from seqlab_lm import presets, textdata
 from seqlab_lm.api import config_for, run_name
 from seqlab_lm.settings import PretrainSettings

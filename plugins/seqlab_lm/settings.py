@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from seqlab import EncoderConfig, TrainConfig, train_settings
+from seqlab import EncoderConfig, TrainConfig
+from seqlab.data.stream import LAYOUTS
 from seqlab.settings import check, setting
-from seqlab.stream import LAYOUTS
-from seqlab.train import MAX_EPOCHS
+from seqlab.train import settings as train_settings
+from seqlab.train.trainer import MAX_EPOCHS
 
 CELLS = ("rnn", "gru", "lstm")
 LEVELS = ("word", "char")

@@ -1,10 +1,10 @@
 """Plain-text files as a pretraining corpus: `seqlab pretrain PATH...`.
 
-The files are tokenized once into the token cache (seqlab.tokenize); the run's config.json
+The files are tokenized once into the token cache (seqlab.data.tokenize); the run's config.json
 records the files, the settings and the cache directory, so `--resume` opens the same cache,
 or rebuilds it from the same files (and refuses if their content changed meanwhile).
 
-Labelled files (.csv, .tsv, .jsonl: a classifier's training data) are read by seqlab.labelled;
+Labelled files (.csv, .tsv, .jsonl: a classifier's training data) are read by seqlab.data.labelled;
 the texts of their `--text-col` are written one per line beside the cache, and every line is a
 document (ULMFiT's stage (b): the LM fine-tuned on the task's own texts, no extra text file).
 """
@@ -20,9 +20,11 @@ from typing import Any
 import click
 from rich.console import Console
 
-from seqlab import Corpus, distributed, labelled, registry, tokenize
-from seqlab.checkpoint import atomic_write
-from seqlab.options import flag, options_from
+from seqlab import Corpus, registry
+from seqlab.cli.options import flag, options_from
+from seqlab.data import labelled, tokenize
+from seqlab.data.files import atomic_write
+from seqlab.train import distributed
 
 SETTINGS = ("doc_per_line", "max_vocab", "min_freq", "errors", "valid_fraction")
 OPTIONS = ("glob", *SETTINGS, "valid", "cache_dir", "text_col", "skip_bad_rows")

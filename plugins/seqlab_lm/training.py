@@ -11,19 +11,15 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from seqlab import (
-    SeqModel,
-    TrainConfig,
-    Trainer,
-    distributed,
-    encoder_from_config,
-    seed_everything,
-    validate,
-)
-from seqlab.checkpoint import CheckpointError, atomic_write, load_tensors, read_json
-from seqlab.lr_find import LRFinding, lr_find
-from seqlab.runlog import RunLog
+from seqlab import SeqModel, TrainConfig, Trainer, encoder_from_config, seed_everything
+from seqlab.data.files import atomic_write
 from seqlab.settings import field_problem
+from seqlab.store import validate
+from seqlab.store.checkpoint import load_tensors, read_json
+from seqlab.store.errors import CheckpointError
+from seqlab.train import distributed
+from seqlab.train.lr_find import LRFinding, lr_find
+from seqlab.train.runlog import RunLog
 from seqlab_lm import init
 from seqlab_lm.data import build_data
 from seqlab_lm.head import LMHead

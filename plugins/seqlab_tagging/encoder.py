@@ -40,9 +40,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from seqlab import EncoderConfig, StatefulEncoder, flip_padded, transfer
-from seqlab.encoder import LMReader, locked_dropout
-from seqlab.validate import check_arguments
+from seqlab import EncoderConfig, StatefulEncoder, flip_padded
+from seqlab.nn.encoder import LMReader, locked_dropout
+from seqlab.store.validate import check_arguments
+from seqlab.tasks import transfer
 from seqlab_tagging.charlm import CharLMReader
 from seqlab_tagging.features import CHARS, WORD, Featurizer
 from seqlab_tagging.wordrep import WordFeatures, WordFeaturesConfig
@@ -146,7 +147,7 @@ class TaggerEncoder(LMReader):
         bos = x.new_full((x.size(0), 1), self.bos_idx)
         return encoder(torch.cat([bos, x], dim=1))[:, 1:]
 
-    # The Encoder interface beyond forward: layer groups (no state: seqlab.encoder.LMReader).
+    # The Encoder interface beyond forward: layer groups (no state: seqlab.nn.encoder.LMReader).
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """The LMs' embeddings, then layer i of every LM together, aligned at the top when

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from seqlab.finetune_command import finetune_options, run_command
-from seqlab.options import user_errors
+from seqlab.cli.finetune_command import finetune_options, run_command
+from seqlab.cli.options import user_errors
 from seqlab_tagging.readers import FORMATS
 from seqlab_tagging.task import TAGGING, TagSettings
 

@@ -71,7 +71,7 @@ def confusion_png(gold, pred, path, title: str) -> None:
     """Per tag, over tokens: rows the true tag, columns the predicted one (as the classifier's)."""
     from sklearn.metrics import confusion_matrix
 
-    from seqlab.plot import plot_confusion
+    from seqlab.train.plot import plot_confusion
 
     flat_g = [t for s in gold for t in s]
     flat_p = [t for s in pred for t in s]

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import torch
 
 from seqlab.api import Predictor
-from seqlab.checkpoint import CheckpointError
-from seqlab.train import resolve_device
+from seqlab.store.errors import CheckpointError
+from seqlab.train.trainer import resolve_device
 from seqlab_tagging import data
 from seqlab_tagging.readers import Sentence, guess_format, parse, read_text, split_lines
 from seqlab_tagging.writers import WRITE_FORMATS, write

@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from seqlab.textfiles import check_line_lengths
+from seqlab.data.textfiles import check_line_lengths
 
 CONLLU_FIELDS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 FORMATS = ("conll", "conllu", "text")

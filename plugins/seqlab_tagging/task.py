@@ -1,4 +1,5 @@
-"""The tagging task for the fine-tuning skeleton (seqlab.finetune): settings, data, model, score.
+"""The tagging task for the fine-tuning skeleton (seqlab.tasks.finetune): settings, data, model,
+score.
 
     LM run(s) -> encoders, LM vocab extended by the training words -> TaggerEncoder (fwd [+
     bwd], outputs joined per word) -> TagHead (softmax or CRF)
@@ -13,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from seqlab import SeqModel, StatefulEncoder, Vocab, registry, transfer
-from seqlab.finetune import Built, FinetuneSettings, Scores, paths
+from seqlab import SeqModel, StatefulEncoder, Vocab, registry
 from seqlab.settings import SettingError, setting
-from seqlab.train import MAX_EPOCHS, resolve_device
+from seqlab.tasks import transfer
+from seqlab.tasks.finetune import Built, FinetuneSettings, Scores, paths
+from seqlab.train.trainer import MAX_EPOCHS, resolve_device
 from seqlab_tagging import data
 from seqlab_tagging.charlm import SPACE, CharLMReader
 from seqlab_tagging.encoder import TaggerEncoder

@@ -1,4 +1,4 @@
-"""The Python facade (seqlab.api) and the exported model directory (seqlab.modeldir).
+"""The Python facade (seqlab.api) and the exported model directory (seqlab.store.modeldir).
 
 One set of tiny models is trained for the module (a word LM and a character LM on
 examples/python/text.txt, a CRF tagger stacking both, a classifier on the word LM), then
@@ -22,8 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import seqlab
-from seqlab.checkpoint import CheckpointError
-from seqlab.cli import cli
+from seqlab.cli.main import cli
+from seqlab.store.errors import CheckpointError
 
 DATA = Path(__file__).parents[2] / "examples" / "python"
 SMALL_LM = {"epochs": 1, "hidden": 24, "emb_size": 16, "bs": 8, "bptt": 20, "min_freq": 1}
@@ -69,7 +69,8 @@ def predictors(runs):
 def test_the_facade_loads_no_ui_library():
     """seqlab.pretrain / seqlab.load are there without click, rich or matplotlib."""
     code = (
-        "import sys, seqlab; seqlab.load, seqlab.pretrain, seqlab.Run; import seqlab.modeldir; "
+        "import sys, seqlab; seqlab.load, seqlab.pretrain, seqlab.Run; "
+        "import seqlab.store.modeldir; "
         "print([m for m in ('click', 'rich', 'matplotlib') if m in sys.modules])"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -340,7 +341,7 @@ def test_a_malformed_directory_is_refused_in_one_line(runs, tmp_path, monkeypatc
 
 def test_an_exported_lm_is_an_encoder_to_fine_tune(runs, tmp_path):
     """A model directory is as good as the run it came from: same vocab, same weights."""
-    from seqlab.transfer import load_pretrained
+    from seqlab.tasks.transfer import load_pretrained
 
     from_run = load_pretrained(runs["runs"]["lm"].path)
     from_dir = load_pretrained(runs["models"]["lm"])

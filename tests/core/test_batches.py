@@ -1,4 +1,4 @@
-"""PaddedBatches against its contract (seqlab/batches.py): every example exactly once per
+"""PaddedBatches against its contract (seqlab/data/batches.py): every example exactly once per
 epoch, masks exactly on real tokens, bs and token budget respected, targets aligned."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlab.batches import PAD_LABEL, PaddedBatches, flip_padded
+from seqlab.data.batches import PAD_LABEL, PaddedBatches, flip_padded
 
 PAD = 1
 

@@ -7,13 +7,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from seqlab import CheckpointError
-from seqlab.checkpoint import (
-    atomic_write,
-    load_model_tensors,
-    load_tensors,
-    model_tensors,
-    save_tensors,
-)
+from seqlab.data.files import atomic_write
+from seqlab.store.checkpoint import load_model_tensors, load_tensors, model_tensors, save_tensors
 
 shapes = st.lists(st.integers(0, 4), min_size=0, max_size=3)
 dtypes = st.sampled_from([torch.float32, torch.float64, torch.int64, torch.uint8])
@@ -83,7 +78,7 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
     def crash(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr("seqlab.checkpoint.os.fsync", crash)
+    monkeypatch.setattr("seqlab.store.checkpoint.os.fsync", crash)
     with pytest.raises(OSError, match="disk full"):
         atomic_write(path, "new")
     assert path.read_text() == "old"

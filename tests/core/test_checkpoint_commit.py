@@ -10,14 +10,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlab import checkpoint
-from seqlab.checkpoint import (
-    MANIFEST,
-    CheckpointError,
-    load_tensors,
-    save_checkpoints,
-    save_tensors,
-)
+from seqlab.store import checkpoint
+from seqlab.store.checkpoint import MANIFEST, load_tensors, save_checkpoints, save_tensors
+from seqlab.store.errors import CheckpointError
 
 
 class Crash(BaseException):

@@ -2,7 +2,7 @@
 
 from click.testing import CliRunner
 
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 from seqlab_human_numbers.numbers import text
 
 

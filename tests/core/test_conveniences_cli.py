@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from seqlab import tensorboard
-from seqlab.cli import cli
+from seqlab.cli.main import cli
+from seqlab.train import tensorboard
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 TINY_LM = ["--hidden", "16", "--emb-size", "8", "--layers", "1", "--bs", "32", "--bptt", "20"]

@@ -11,16 +11,8 @@ import torch.nn.functional as F
 from rich.console import Console
 from torch import nn
 
-from seqlab import (
-    BPTTStream,
-    EncoderConfig,
-    Head,
-    SeqModel,
-    StatefulEncoder,
-    TrainConfig,
-    Trainer,
-    distributed,
-)
+from seqlab import BPTTStream, EncoderConfig, Head, SeqModel, StatefulEncoder, TrainConfig, Trainer
+from seqlab.train import distributed
 
 VOCAB, BS, BPTT = 24, 4, 6
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples"

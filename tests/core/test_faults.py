@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seqlab import load_model
-from seqlab.checkpoint import CheckpointError, load_tensors
-from seqlab.cli import cli
+from seqlab.cli.main import cli
+from seqlab.store.checkpoint import load_tensors
+from seqlab.store.errors import CheckpointError
 
 BENCH = Path(__file__).parents[2] / "benchmarks" / "bench_faults.py"
 
@@ -176,7 +177,7 @@ def test_sizes_beyond_the_weights_are_refused_before_building(lm_run, tmp_path):
 
 
 def test_a_line_past_the_limit_is_an_error_naming_file_and_line(tmp_path):
-    from seqlab.textfiles import TextFileError, check_line_lengths, read_pieces
+    from seqlab.data.textfiles import TextFileError, check_line_lengths, read_pieces
 
     path = tmp_path / "t.txt"
     path.write_text("one two\nthree\n" + "a" * 1000 + "\nfour\n")
@@ -189,10 +190,10 @@ def test_a_line_past_the_limit_is_an_error_naming_file_and_line(tmp_path):
 
 
 def test_settings_from_json_are_checked_for_type_and_meaning():
-    from seqlab.encoder import EncoderConfig
-    from seqlab.finetune import FinetuneSettings
+    from seqlab.nn.encoder import EncoderConfig
     from seqlab.settings import SettingError
-    from seqlab.train import TrainConfig
+    from seqlab.tasks.finetune import FinetuneSettings
+    from seqlab.train.trainer import TrainConfig
 
     with pytest.raises(SettingError, match="epochs must be a whole number, got 'ten'"):
         FinetuneSettings(epochs="ten")

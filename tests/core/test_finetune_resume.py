@@ -10,8 +10,8 @@ import torch
 from click.testing import CliRunner
 
 from seqlab import Trainer
-from seqlab.checkpoint import load_tensors
-from seqlab.cli import cli
+from seqlab.cli.main import cli
+from seqlab.store.checkpoint import load_tensors
 
 TINY_LM = ["--epochs", "1", "--layers", "1", "--hidden", "8", "--emb-size", "8", "--bs", "16"]
 

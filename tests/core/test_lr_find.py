@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seqlab import BPTTStream, EncoderConfig, SeqModel, StatefulEncoder, TrainConfig, Trainer
-from seqlab.lr_find import MIN_DESCENT, SKIP_START, lr_find, suggest
-from seqlab.runlog import RunLog
-from seqlab.train import seed_everything
+from seqlab.train.lr_find import MIN_DESCENT, SKIP_START, lr_find, suggest
+from seqlab.train.runlog import RunLog
+from seqlab.train.trainer import seed_everything
 
 STREAM = np.tile(np.arange(2, 12, dtype=np.uint16), 40)
 

@@ -3,8 +3,8 @@ encoder's groups bottom to top, the head last, a tied parameter in its lower gro
 
 from torch import nn
 
-from seqlab.encoder import EncoderConfig, StatefulEncoder
-from seqlab.model import Head, SeqModel
+from seqlab.nn.encoder import EncoderConfig, StatefulEncoder
+from seqlab.nn.model import Head, SeqModel
 from seqlab_human_numbers.models import LoopConfig, LoopEncoder
 from seqlab_tagging.encoder import TaggerEncoder
 from seqlab_tagging.head import TagHead

@@ -7,9 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from seqlab.checkpoint import CheckpointError
-from seqlab.cli import cli
-from seqlab.predict import decode, make_request, predictor_for
+from seqlab.cli.main import cli
+from seqlab.store.errors import CheckpointError
+from seqlab.tasks.predict import decode, make_request, predictor_for
 
 
 def fake_run(tmp_path, kind):
@@ -64,7 +64,7 @@ def test_cli_errors(tmp_path, monkeypatch, args, message):
 
 
 def test_several_runs_need_one_head_kind_and_a_predictor_that_averages(tmp_path):
-    from seqlab.predict import predict, with_others
+    from seqlab.tasks.predict import predict, with_others
 
     (tmp_path / "tag").mkdir()
     (tmp_path / "clf").mkdir()

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from test_train import StopAt, make_trainer, weights
 
 from seqlab import Interrupted
-from seqlab.cli import cli
-from seqlab.train import extend_cycles
+from seqlab.cli.main import cli
+from seqlab.train.trainer import extend_cycles
 
 
 def lr_per_step(trainer):

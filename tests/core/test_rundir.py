@@ -11,8 +11,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from seqlab.cli import cli
-from seqlab.rundir import LOCK, RunInUse, RunLock, is_stale
+from seqlab.cli.main import cli
+from seqlab.store.rundir import LOCK, RunInUse, RunLock, is_stale
 
 TINY = ["--hidden", "8", "--emb-size", "8", "--layers", "1", "--bs", "32", "--bptt", "20"]
 LM = ["pretrain", "human-numbers", *TINY, "--epochs", "1"]

@@ -10,11 +10,11 @@ import pytest
 from conftest import TinyLMHead
 from rich.console import Console
 
-from seqlab.encoder import EncoderConfig, StatefulEncoder
-from seqlab.model import SeqModel
-from seqlab.runlog import RunLog, format_header, format_row, metrics_csv
-from seqlab.stream import BPTTStream
-from seqlab.train import Interrupted, TrainConfig, Trainer, seed_everything
+from seqlab.data.stream import BPTTStream
+from seqlab.nn.encoder import EncoderConfig, StatefulEncoder
+from seqlab.nn.model import SeqModel
+from seqlab.train.runlog import RunLog, format_header, format_row, metrics_csv
+from seqlab.train.trainer import Interrupted, TrainConfig, Trainer, seed_everything
 
 STREAM = np.tile(np.arange(2, 12, dtype=np.uint16), 100)
 
@@ -92,8 +92,9 @@ def test_rows_and_csv_format_numbers_as_the_table_always_has():
 def test_importing_the_library_loads_no_ui_library():
     """The library sits below the CLI: click, rich and matplotlib load only when used."""
     code = (
-        "import sys, seqlab, seqlab.train, seqlab.runlog, seqlab.plot, seqlab.checkpoint, "
-        "seqlab.finetune, seqlab.settings, seqlab.predict, seqlab.transfer; "
+        "import sys, seqlab, seqlab.train.trainer, seqlab.train.runlog, seqlab.train.plot, "
+        "seqlab.store.checkpoint, "
+        "seqlab.tasks.finetune, seqlab.settings, seqlab.tasks.predict, seqlab.tasks.transfer; "
         "print([m for m in ('click', 'rich', 'matplotlib') if m in sys.modules])"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

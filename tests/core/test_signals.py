@@ -12,9 +12,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import seqlab.train as train
-from seqlab.checkpoint import load_tensors
-from seqlab.cli import cli
+import seqlab.train.trainer as train
+from seqlab.cli.main import cli
+from seqlab.store.checkpoint import load_tensors
 
 ARGS = ["human-numbers", "--hidden", "8", "--emb-size", "8", "--layers", "1", "--bs", "64"]
 ARGS += ["--bptt", "20", "--epochs", "2", "--seed", "5", "--device", "cpu"]
@@ -127,7 +127,7 @@ def test_ctrl_c_from_outside_the_process(uninterrupted, tmp_path):
 def test_ctrl_c_outside_training_exits_130_in_one_line(monkeypatch, capsys):
     """A Ctrl-C while a command reads its data (nothing to save yet) is exit 130 and one
     line, not click's 'Aborted!' with exit 1."""
-    from seqlab import cli as cli_module
+    from seqlab.cli import main as cli_module
 
     def interrupted(name):
         raise KeyboardInterrupt

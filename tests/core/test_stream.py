@@ -15,7 +15,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlab.stream import BPTTStream
+from seqlab.data.stream import BPTTStream
 
 DTYPES = [np.uint16, np.uint32, np.int64]
 

@@ -7,7 +7,7 @@ import textwrap
 from click.testing import CliRunner
 
 from seqlab import registry
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 
 PLUGIN = """
 import numpy as np

@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from seqlab import BPTTStream, Corpus, Vocab, chartokens
-from seqlab import tokenize as tk
-from seqlab.npyfile import NpyWriter, npy_header
-from seqlab.textfiles import TextFileError, find_files, read_pieces
-from seqlab.vocab import SPECIALS
+from seqlab import BPTTStream, Corpus, Vocab
+from seqlab.data import chartokens
+from seqlab.data import tokenize as tk
+from seqlab.data.npyfile import NpyWriter, npy_header
+from seqlab.data.textfiles import TextFileError, find_files, read_pieces
+from seqlab.data.vocab import SPECIALS
 
 S1 = tk.TextSettings(min_freq=1)
 

@@ -12,11 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seqlab import BPTTStream, EncoderConfig, SeqModel, StatefulEncoder, TrainConfig, Trainer
-from seqlab import train as train_module
-from seqlab.checkpoint import atomic_write
-from seqlab.runlog import RunLog
-from seqlab.threads import set_threads
-from seqlab.train import autocast, epochs_since_best, seed_everything
+from seqlab.data.files import atomic_write
+from seqlab.train import trainer as train_module
+from seqlab.train.runlog import RunLog
+from seqlab.train.threads import set_threads
+from seqlab.train.trainer import autocast, epochs_since_best, seed_everything
 
 STREAM = np.tile(np.arange(2, 12, dtype=np.uint16), 50)
 
@@ -157,7 +157,7 @@ def umask_027():
 
 
 def test_run_files_and_the_token_cache_follow_the_umask(tmp_path, umask_027):
-    from seqlab import tokenize
+    from seqlab.data import tokenize
 
     atomic_write(tmp_path / "metrics.csv", "epoch\n")
     assert (tmp_path / "metrics.csv").stat().st_mode & 0o777 == 0o640  # not mkstemp's 0600
@@ -173,9 +173,9 @@ def test_run_files_and_the_token_cache_follow_the_umask(tmp_path, umask_027):
 
 
 def test_settings_carry_patience_amp_and_tensorboard_to_the_trainer(monkeypatch):
-    from seqlab import tensorboard
-    from seqlab.finetune import FinetuneSettings
     from seqlab.settings import SettingError
+    from seqlab.tasks.finetune import FinetuneSettings
+    from seqlab.train import tensorboard
     from seqlab_lm.settings import PretrainSettings
 
     lm = PretrainSettings(patience=2, amp=True, tensorboard=True).to_config("c", 10, 0)["train"]

@@ -12,12 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from seqlab.batches import PaddedBatches
-from seqlab.checkpoint import CheckpointError, save_model
-from seqlab.encoder import EncoderConfig, StatefulEncoder
-from seqlab.model import Head, SeqModel
-from seqlab.train import TrainConfig, Trainer
-from seqlab.transfer import (
+from seqlab.data.batches import PaddedBatches
+from seqlab.data.vocab import SPECIALS, Vocab
+from seqlab.nn.encoder import EncoderConfig, StatefulEncoder
+from seqlab.nn.model import Head, SeqModel
+from seqlab.store.checkpoint import save_model
+from seqlab.store.errors import CheckpointError
+from seqlab.tasks.transfer import (
     build_encoder,
     extend_vocab,
     fine_tuning,
@@ -25,7 +26,7 @@ from seqlab.transfer import (
     lr_mults,
     match_embeddings,
 )
-from seqlab.vocab import SPECIALS, Vocab
+from seqlab.train.trainer import TrainConfig, Trainer
 
 
 class LastTokenHead(Head):

@@ -6,7 +6,7 @@ import random
 
 from click.testing import CliRunner
 
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 
 TINY_LM = ["--hidden", "16", "--emb-size", "8", "--layers", "1", "--bs", "4", "--bptt", "8"]
 TINY_FT = ["--epochs", "2", "--bs", "8", "--lin", "8"]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import seqlab
 from seqlab import Vocab, load_model
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 from seqlab_classify.data import build_vocab, encode
 
 TINY_CHAR_LM = ["--level", "char", "--hidden", "16", "--emb-size", "8", "--bs", "4"]

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from seqlab import load_model
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 
 TINY_LM = ["--hidden", "16", "--emb-size", "8", "--layers", "2", "--bs", "4", "--bptt", "8"]
 TINY_FT = ["--epochs", "3", "--bs", "8", "--lin", "8"]

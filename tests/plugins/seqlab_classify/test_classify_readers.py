@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seqlab.labelled import DataError, check_labels, guess_format, read_examples
+from seqlab.data.labelled import DataError, check_labels, guess_format, read_examples
 
 
 def write(tmp_path, name, content: str | bytes):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import seqlab
 from seqlab import EncoderConfig, StatefulEncoder, load_model
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 from seqlab_classify.stack import StackedLMs
 from seqlab_classify.task import CLASSIFICATION, ClassifySettings
 

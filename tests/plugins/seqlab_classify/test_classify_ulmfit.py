@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seqlab import Vocab, load_model
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 from seqlab_classify.data import encode
 from seqlab_classify.head import ClassifierHead
 from seqlab_classify.task import balanced_weights

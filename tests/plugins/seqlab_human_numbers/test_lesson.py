@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqlab import BPTTStream, TrainConfig, Trainer, load_model, registry
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 from seqlab_human_numbers.models import Unrolled3Encoder
 from seqlab_lm import presets
 from seqlab_lm.settings import PretrainSettings

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 
 TUTORIAL = Path(__file__).parents[3] / "docs" / "tutorial.md"
 TRAINING = ("pretrain", "lesson")

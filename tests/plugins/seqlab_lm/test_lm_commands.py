@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from click.testing import CliRunner
 
 from seqlab import Batch, EncoderConfig, StatefulEncoder
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 from seqlab_lm.head import LMHead
 
 TINY = [

@@ -8,8 +8,8 @@ import torch
 from click.testing import CliRunner
 
 from seqlab import load_model
-from seqlab.checkpoint import load_tensors
-from seqlab.cli import cli
+from seqlab.cli.main import cli
+from seqlab.store.checkpoint import load_tensors
 
 TINY = ["--hidden", "16", "--emb-size", "8", "--bs", "8", "--bptt", "20", "--device", "cpu"]
 

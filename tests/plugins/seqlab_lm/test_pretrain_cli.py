@@ -8,9 +8,9 @@ import torch
 from click.testing import CliRunner
 
 from seqlab import load_model
-from seqlab.checkpoint import load_tensors
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 from seqlab.settings import SettingError
+from seqlab.store.checkpoint import load_tensors
 from seqlab_lm.settings import LEVEL_DEFAULTS, PretrainSettings
 
 TINY = ["--hidden", "16", "--emb-size", "8", "--layers", "1", "--bs", "32", "--bptt", "20"]

@@ -10,7 +10,7 @@ import torch
 from click.testing import CliRunner
 
 from seqlab import Trainer, Vocab, load_model
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 from seqlab_lm.init import remap
 
 TINY = ["--hidden", "16", "--emb-size", "8", "--layers", "2", "--bs", "4", "--bptt", "8"]

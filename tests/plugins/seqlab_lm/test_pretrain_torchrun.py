@@ -10,8 +10,8 @@ import torch
 from click.testing import CliRunner
 
 from seqlab import Trainer
-from seqlab.checkpoint import load_tensors
-from seqlab.cli import cli
+from seqlab.cli.main import cli
+from seqlab.store.checkpoint import load_tensors
 
 TINY = ["--hidden", "16", "--emb-size", "8", "--layers", "1", "--bs", "32", "--bptt", "20"]
 # Each rank draws its own dropout masks, so only a run without dropout can equal the

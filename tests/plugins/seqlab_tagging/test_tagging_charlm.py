@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqlab import BOS, EncoderConfig, StatefulEncoder, Vocab
-from seqlab.vocab import SPECIALS
+from seqlab.data.vocab import SPECIALS
 from seqlab_tagging.charlm import CharLMReader
 from seqlab_tagging.features import CHARS, Featurizer
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from seqlab.cli import cli
+from seqlab.cli.main import cli
 from seqlab_human_numbers.roles import example
 
 TINY = [

@@ -33,15 +33,25 @@ token budget as above.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from seqlab.model import Batch
-
 PAD_LABEL = -100  # per-token targets at pad positions; F.cross_entropy's ignore_index
+
+
+class Batch(NamedTuple):
+    """x: (bs, L) token ids; y: targets; mask: (bs, L) True on real tokens (None: all real)."""
+
+    x: Tensor
+    y: Tensor
+    mask: Tensor | None = None
+
+    def to(self, device) -> Batch:
+        mask = None if self.mask is None else self.mask.to(device)
+        return Batch(self.x.to(device), self.y.to(device), mask)
 
 
 class PaddedBatches:

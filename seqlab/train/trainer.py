@@ -1,7 +1,7 @@
 """Trainer: one-cycle AdamW, gradient clipping, evaluation, checkpoints, resume.
 
 The trainer knows nothing about the task: the model's head gives the loss and the
-metrics. Nor does it print: its RunLog (seqlab/runlog.py) shows progress and the epoch
+metrics. Nor does it print: its RunLog (seqlab/train/runlog.py) shows progress and the epoch
 table and writes metrics.csv and curves.png. A run directory holds
   config.json      everything needed to rebuild model and data (written by the caller)
   metrics.csv      one row per epoch: epoch,train_loss,valid_loss,<head metrics>,time
@@ -9,13 +9,13 @@ table and writes metrics.csv and curves.png. A run directory holds
   best.*, last.*   checkpoints (safetensors + JSON); train_state.* carries the optimizer,
                    schedule, RNG and position, so `resume` continues exactly.
   checkpoints.json the commit: an epoch's best, last and train_state are saved as one unit
-Ctrl-C and SIGTERM stop the loop between steps (seqlab/signals.py), after `last` is saved.
+Ctrl-C and SIGTERM stop the loop between steps (seqlab/train/signals.py), after `last` is saved.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Iterable, Sized
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,17 +24,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from seqlab import distributed
-from seqlab.checkpoint import (
-    CheckpointError,
-    load_model_tensors,
-    load_tensors,
-    model_part,
-    save_checkpoints,
-)
-from seqlab.model import Batch, SeqModel
-from seqlab.runlog import RunLog
-from seqlab.signals import StopRequest
+from seqlab.data.batches import Batch
+from seqlab.nn.model import SeqModel
+from seqlab.store.checkpoint import load_model_tensors, load_tensors, model_part, save_checkpoints
+from seqlab.store.errors import CheckpointError
+from seqlab.train import distributed
+from seqlab.train.events import Callback
+from seqlab.train.runlog import RunLog
+from seqlab.train.signals import StopRequest
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -111,9 +108,6 @@ def autocast(device: torch.device, amp: bool) -> AbstractContextManager:
     return nullcontext()
 
 
-Callback = Callable[["Trainer", str, int], None]  # (trainer, event, epoch-or-step)
-
-
 class Trainer:
     def __init__(
         self,
@@ -147,7 +141,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.is_main = _rank() == 0
         if config.tensorboard and self.run_dir is not None and self.is_main:
-            from seqlab.tensorboard import TensorBoard
+            from seqlab.train.tensorboard import TensorBoard
 
             self.callbacks.append(TensorBoard(self.run_dir / "tensorboard"))
         if config.amp and self.device.type not in AMP_DEVICES and self.is_main:

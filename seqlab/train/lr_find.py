@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from seqlab.checkpoint import atomic_write
+from seqlab.data.files import atomic_write
 
 if TYPE_CHECKING:
-    from seqlab.train import Trainer
+    from seqlab.train.trainer import Trainer
 
 SKIP_START = 10  # first steps left out of the slope: their average is of too few losses
 MIN_DESCENT = 5  # points before the minimum needed for a slope worth trusting
@@ -59,7 +59,7 @@ class LRFinding:
 
     def save(self, directory: Path) -> list[Path]:
         """lr_find.csv and lr_find.png in `directory` (which exists); their paths."""
-        from seqlab.plot import plot_lr_find
+        from seqlab.train.plot import plot_lr_find
 
         csv_path, png_path = directory / "lr_find.csv", directory / "lr_find.png"
         atomic_write(csv_path, self.csv())
@@ -123,7 +123,7 @@ def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float, str]:
 
 def _batches(trainer: Trainer, steps: int):
     """Up to `steps` training batches on the trainer's device, epoch after epoch."""
-    from seqlab.train import _as_batch, _set_epoch
+    from seqlab.train.trainer import _as_batch, _set_epoch
 
     model, dl = trainer.model, trainer.train_dl
     model.train()

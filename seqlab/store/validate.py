@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
-from seqlab.checkpoint import CheckpointError
+from seqlab.nn.size import GATES
 from seqlab.settings import type_problem
+from seqlab.store.errors import CheckpointError
 
 # bytes per element of each safetensors dtype
 DTYPE_SIZES = {
@@ -45,7 +45,6 @@ DTYPE_SIZES = {
 }  # fmt: skip
 TORCH_DTYPES = {"float32": "F32", "float64": "F64", "float16": "F16", "bfloat16": "BF16"}
 TORCH_DTYPES |= {"int64": "I64", "int32": "I32", "uint8": "U8", "bool": "BOOL"}
-GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
 Header = dict[str, tuple[str, tuple[int, ...]]]  # tensor name -> (dtype, shape)
 
@@ -210,7 +209,7 @@ def check_sizes(config: Any, bound: int, path: Path, where: str) -> None:
 
 def encoder_config(values: Any, path: Path, field: str = "encoder"):
     """The core encoder's EncoderConfig from JSON, every field of the right type and range."""
-    from seqlab.encoder import EncoderConfig
+    from seqlab.nn.encoder import EncoderConfig
 
     return dataclass_from_json(EncoderConfig, values, path, field)
 
@@ -230,15 +229,6 @@ def encoder_shapes(config) -> Header:
             out[f"bn.{name}"] = ("F32", (h,))
         out["bn.num_batches_tracked"] = ("I64", ())
     return out
-
-
-def n_params(config) -> int:
-    """Parameters of a StatefulEncoder built from `config`, without building it (and in
-    constant time: `layers` may be absurd)."""
-    h, g, e = config.hidden, GATES.get(config.cell, 4), config.emb_dim
-    first = g * h * (e + h + 2)
-    others = (config.layers - 1) * g * h * (2 * h + 2)
-    return config.vocab_size * e + first + others + (4 * h + 1 if config.bn else 0)
 
 
 def weights_name(path: Path) -> str:
@@ -358,28 +348,3 @@ def check_train_state(tensors: Mapping[str, Any], state: Any, path: Path) -> Non
 
 def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-# -- memory ------------------------------------------------------------------------------------
-
-
-def memory_bytes() -> int | None:
-    """Physical memory of this machine (None where the OS does not say)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def memory_problem(n: int, bytes_per_param: int = 4) -> str | None:
-    """Why `n` float32 parameters cannot be trained here: their weights alone would take more
-    than half of the machine's memory (training needs ~4x that: weights, gradients, Adam's
-    two moments). None when they fit."""
-    total = memory_bytes()
-    need = n * bytes_per_param
-    if total is None or need <= total // 2:
-        return None
-    return (
-        f"makes a model of {n:,} parameters ({need / 2**30:,.1f} GiB of weights), more than "
-        f"half of this machine's memory ({total / 2**30:,.1f} GiB); make it smaller"
-    )

@@ -27,15 +27,17 @@ from typing import Any
 
 import click
 
-from seqlab import distributed, registry
-from seqlab.checkpoint import CheckpointError, has_checkpoint
-from seqlab.rundir import RunInUse, RunLock, clear_run, is_empty, overlaps
-from seqlab.runlog import default_run_dir  # noqa: F401  (the commands' --out default)
+from seqlab import registry
+from seqlab.data.stream import LAYOUTS
 from seqlab.settings import SettingError
-from seqlab.stream import LAYOUTS
-from seqlab.threads import ENV as THREADS_ENV
-from seqlab.threads import set_threads
-from seqlab.train import resolve_device
+from seqlab.store.checkpoint import has_checkpoint
+from seqlab.store.errors import CheckpointError
+from seqlab.store.rundir import RunInUse, RunLock, clear_run, is_empty, overlaps
+from seqlab.train import distributed
+from seqlab.train.runlog import default_run_dir  # noqa: F401  (the commands' --out default)
+from seqlab.train.threads import ENV as THREADS_ENV
+from seqlab.train.threads import set_threads
+from seqlab.train.trainer import resolve_device
 
 POSITIVE = click.IntRange(min=1)  # counts and sizes: --bs, --rows, ...
 

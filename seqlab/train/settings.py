@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from seqlab import tensorboard as tb
 from seqlab.settings import SettingError, setting
+from seqlab.train import tensorboard as tb
 
 
 def patience() -> Any:

@@ -24,17 +24,11 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import Tensor, nn
 
-from seqlab import validate
-from seqlab.checkpoint import (
-    CheckpointError,
-    atomic_write,
-    model_from,
-    model_tensors,
-    read_json,
-    seqlab_version,
-    versions,
-)
-from seqlab.vocab import BOS, PAD, UNK, Vocab
+from seqlab.data.files import atomic_write
+from seqlab.data.vocab import BOS, PAD, UNK, Vocab
+from seqlab.store import validate
+from seqlab.store.checkpoint import model_from, model_tensors, read_json, seqlab_version, versions
+from seqlab.store.errors import CheckpointError
 
 SEQLAB_FORMAT = 1
 CONFIG, WEIGHTS, TOKENIZER, CHARS, CARD = (
@@ -148,7 +142,7 @@ def hf_config(
 def tokenizer_json(vocab: Vocab) -> str:
     """The vocab as a Hugging Face WordLevel tokenizer with seqlab's pre-tokenizer (words
     and runs of punctuation), so `tokenizers.Tokenizer.from_file` reads text as seqlab does."""
-    from seqlab.wordtokens import WordEncoder
+    from seqlab.data.wordtokens import WordEncoder
 
     return WordEncoder(vocab).tok.to_str(pretty=True)
 
@@ -163,7 +157,7 @@ def read(directory: Path) -> tuple[nn.Module, Vocab, dict[str, Any]]:
 
 def read_tensors(directory: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
     """(tensors, meta) of an exported model directory, as `checkpoint.load_tensors` gives a
-    checkpoint's: `meta` with the vocab and the tie aliases (for seqlab.transfer too)."""
+    checkpoint's: `meta` with the vocab and the tie aliases (for seqlab.tasks.transfer too)."""
     directory = Path(directory)
     config = read_config(directory)
     config_path = directory / CONFIG

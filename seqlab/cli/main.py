@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from seqlab import registry
-from seqlab.options import (
+from seqlab.cli.options import (
     POSITIVE,
     UserError,
     device_option,
@@ -24,7 +24,7 @@ from seqlab.options import (
     user_errors,
     writable_dir,
 )
-from seqlab.stream import BPTTStream
+from seqlab.data.stream import BPTTStream
 
 
 def first_rank() -> bool:
@@ -211,8 +211,8 @@ def predict(paths, texts, as_json, fmt, out, bs, device, quiet):
       cat sentences.txt | seqlab predict runs/genre -
       seqlab predict runs/genre-fwd runs/genre-bwd reviews.txt
     """
-    from seqlab.predict import make_request, with_others
-    from seqlab.predict import predict as run_predictor
+    from seqlab.tasks.predict import make_request, with_others
+    from seqlab.tasks.predict import predict as run_predictor
 
     # run directories first; a last path that is not a directory is the INPUT
     runs, input = list(paths), None
@@ -239,7 +239,7 @@ def predict(paths, texts, as_json, fmt, out, bs, device, quiet):
     if out is None:
         click.echo(result, nl=False)
     else:
-        from seqlab.checkpoint import atomic_write
+        from seqlab.data.files import atomic_write
 
         atomic_write(out, result)
         status_echo(quiet)(f"wrote {out}")

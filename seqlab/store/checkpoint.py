@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -33,49 +32,10 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import Tensor, nn
 
+from seqlab.data.files import atomic_write, fsync_dir
+from seqlab.store.errors import CheckpointError
+
 FORMAT_VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be read: missing, corrupt, or of another format."""
-
-
-def atomic_write(path: Path, data: bytes | str) -> None:
-    path = Path(path)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, umask_mode(0o666))  # mkstemp's 0600 would hide run files from the group
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)  # the rename itself survives a power cut
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def umask_mode(mode: int) -> int:
-    """`mode` as the user's umask lets a new file (0o666) or directory (0o777) have it."""
-    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
-    os.umask(mask)
-    return mode & ~mask
-
-
-def fsync_dir(directory: Path) -> None:
-    """Flush a directory's entries (renames) to disk, where the OS allows it."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 @functools.cache
@@ -246,7 +206,7 @@ def load_tensors(stem: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
     data = weights.read_bytes()
     if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
         raise CheckpointError(f"{weights}: contents do not match {meta_path.name} (sha256)")
-    from seqlab.validate import tensor_header
+    from seqlab.store.validate import tensor_header
 
     tensor_header(data, weights)  # a pickle or a truncated file is refused before parsing
     try:
@@ -302,12 +262,12 @@ def _aliased(tensors: dict[str, Tensor], meta: dict[str, Any]) -> dict[str, Tens
 
 def model_from(meta: dict[str, Any], tensors: dict[str, Tensor], where: Path):
     """(SeqModel, Vocab) from a checkpoint's JSON and tensors (also an exported model
-    directory's, seqlab.modeldir); `where` names the file in errors."""
-    from seqlab import validate
-    from seqlab.encoder import encoder_from_config
-    from seqlab.model import SeqModel
+    directory's, seqlab.store.modeldir); `where` names the file in errors."""
+    from seqlab.data.vocab import Vocab
+    from seqlab.nn.encoder import encoder_from_config
+    from seqlab.nn.model import SeqModel
     from seqlab.registry import head_class
-    from seqlab.vocab import Vocab
+    from seqlab.store import validate
 
     validate.check_meta(meta, where, validate.header_of(tensors))  # before any allocation
     try:

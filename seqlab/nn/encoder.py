@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from seqlab.nn.size import memory_problem, n_params
 from seqlab.settings import SettingError
-from seqlab.validate import memory_problem, n_params
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 

@@ -23,9 +23,7 @@ from typing import Any
 
 import click
 
-from seqlab.checkpoint import atomic_write
-from seqlab.finetune import CONFIG, FinetuneSettings, Task, find_lr, load_settings, run_finetune
-from seqlab.options import (
+from seqlab.cli.options import (
     UserError,
     check_out,
     default_run_dir,
@@ -47,7 +45,16 @@ from seqlab.options import (
     status_echo,
     threads_option,
 )
-from seqlab.train import Interrupted
+from seqlab.data.files import atomic_write
+from seqlab.tasks.finetune import (
+    CONFIG,
+    FinetuneSettings,
+    Task,
+    find_lr,
+    load_settings,
+    run_finetune,
+)
+from seqlab.train.trainer import Interrupted
 
 
 def _file(help_text: str):

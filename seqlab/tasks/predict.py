@@ -2,7 +2,7 @@
 
 A fine-tuning plugin registers a function under its head's kind in the entry-point group
 `seqlab.predictors` (e.g. `classify = "seqlab_classify.predict:predict"`). The core finds the
-run's checkpoint (or reads an exported model directory's config.json, seqlab.modeldir), and
+run's checkpoint (or reads an exported model directory's config.json, seqlab.store.modeldir), and
 calls that function with a `PredictRequest`; the function loads the model (`request.load()`),
 reads the input in its own format, and writes its output to `request.out`. Whatever it writes
 reaches stdout or the `--out` file only when it returns: an error never leaves half an output
@@ -18,11 +18,13 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-from seqlab import modeldir, registry
-from seqlab.checkpoint import CheckpointError, committed_file, load_model, read_json
-from seqlab.textfiles import check_line_lengths
-from seqlab.transfer import checkpoint_stem
-from seqlab.validate import check_meta
+from seqlab import registry
+from seqlab.data.textfiles import check_line_lengths
+from seqlab.store import modeldir
+from seqlab.store.checkpoint import committed_file, load_model, read_json
+from seqlab.store.errors import CheckpointError
+from seqlab.store.validate import check_meta
+from seqlab.tasks.transfer import checkpoint_stem
 
 STDIN = Path("-")
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from seqlab.corpus import Corpus
-from seqlab.vocab import BOS, SPECIALS, Vocab
+from seqlab.data.corpus import Corpus
+from seqlab.data.vocab import BOS, SPECIALS, Vocab
 
 CODE_POINTS = 0x110000
 

@@ -2,7 +2,7 @@
 
 Its `Whitespace` pre-tokenizer splits on the regex `\\w+|[^\\w\\s]+` (words, and runs of
 punctuation); a `WordLevel` trainer counts the words and a `WordLevel` model maps them to ids,
-all outside the GIL and on every core. The character-level counterpart is seqlab.chartokens.
+all outside the GIL and on every core. The character-level counterpart is seqlab.data.chartokens.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from seqlab.vocab import BOS, SPECIALS, UNK, Vocab
+from seqlab.data.vocab import BOS, SPECIALS, UNK, Vocab
 
 PRE_TOKENIZER = r"Whitespace: \w+|[^\w\s]+"
 # tokenizers is fastest on inputs of a few KiB (measured: 2x faster than on 256 KiB, and than

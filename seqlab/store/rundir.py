@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from seqlab.checkpoint import EXTS, MANIFEST, PENDING
+from seqlab.store.checkpoint import EXTS, MANIFEST, PENDING
 
 LOCK = "run.lock"
 # What a run writes beside its checkpoints; --overwrite deletes these (and the checkpoints),

@@ -9,7 +9,7 @@ A task plugin (tagging, classification, ...) supplies only what differs: its set
 subclass of `FinetuneSettings`, with its own fields and defaults), how to read its data, how
 to build the model and loaders, and how to score a trained model. Everything else lives here
 once: seeding, discriminative learning rates and gradual unfreezing, the Trainer, config.json,
-resume, reloading the best checkpoint, scores.json. The CLI side is seqlab.finetune_command.
+resume, reloading the best checkpoint, scores.json. The CLI side is seqlab.cli.finetune_command.
 """
 
 from __future__ import annotations
@@ -22,21 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from seqlab import train_settings, transfer, validate
-from seqlab.checkpoint import (
-    CheckpointError,
-    atomic_write,
-    has_checkpoint,
-    load_model,
-    load_tensors,
-    read_json,
-)
-from seqlab.lr_find import LRFinding, lr_find
-from seqlab.model import SeqModel
-from seqlab.runlog import RunLog
+from seqlab.data.files import atomic_write
+from seqlab.data.vocab import Vocab
+from seqlab.nn.model import SeqModel
 from seqlab.settings import SettingError, check, from_dict, setting
-from seqlab.train import MAX_EPOCHS, TrainConfig, Trainer, seed_everything
-from seqlab.vocab import Vocab
+from seqlab.store import validate
+from seqlab.store.checkpoint import has_checkpoint, load_model, load_tensors, read_json
+from seqlab.store.errors import CheckpointError
+from seqlab.tasks import transfer
+from seqlab.train import settings as train_settings
+from seqlab.train.lr_find import LRFinding, lr_find
+from seqlab.train.runlog import RunLog
+from seqlab.train.trainer import MAX_EPOCHS, TrainConfig, Trainer, seed_everything
 
 CONFIG = "config.json"
 SCORES = "scores.json"

@@ -24,13 +24,13 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from seqlab.checkpoint import atomic_write
-from seqlab.plot import plot_curves
+from seqlab.data.files import atomic_write
+from seqlab.train.plot import plot_curves
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from seqlab.train import Trainer
+    from seqlab.train.events import TrainerView
 
 # The PNG costs a good part of a second; on short epochs it is drawn every so often
 # and at the end (and on Ctrl-C), not after every epoch.
@@ -65,7 +65,7 @@ class RunLog:
     # -- hooks the Trainer calls ------------------------------------------------------------
 
     def epoch_progress(
-        self, trainer: Trainer, epoch: int, total: int, done: int
+        self, trainer: TrainerView, epoch: int, total: int, done: int
     ) -> AbstractContextManager[Advance]:
         """A context around one training epoch of `total` batches, `done` of them already
         trained (a resumed run); it gives the function to call after each batch."""
@@ -74,7 +74,7 @@ class RunLog:
             return nullcontext(_ignore)  # a bar nobody sees would only cost time
         return _progress_bar(console, epoch, total, done)
 
-    def epoch_end(self, trainer: Trainer, row: dict[str, float]) -> None:
+    def epoch_end(self, trainer: TrainerView, row: dict[str, float]) -> None:
         """An epoch ended; `row` is its line of the epoch table (trainer.history[-1])."""
         if not trainer.is_main:
             return
@@ -92,7 +92,7 @@ class RunLog:
         if not self.quiet:
             print(line, file=sys.stderr, flush=True)
 
-    def stopped_early(self, trainer: Trainer, stale: int) -> None:
+    def stopped_early(self, trainer: TrainerView, stale: int) -> None:
         """Early stopping ended the run before its last epoch: say so, draw the curves."""
         self.note(
             f"stopped early: {trainer.best_by} has not improved for {stale} epochs "
@@ -101,14 +101,14 @@ class RunLog:
         if trainer.run_dir is not None:
             self.plot(trainer)
 
-    def interrupted(self, trainer: Trainer) -> None:
+    def interrupted(self, trainer: TrainerView) -> None:
         """Ctrl-C: `last` is saved; draw the curves as far as they go."""
         if trainer.run_dir is not None and trainer.is_main:
             self.plot(trainer)
 
     # -- output -------------------------------------------------------------------------------
 
-    def plot(self, trainer: Trainer) -> None:
+    def plot(self, trainer: TrainerView) -> None:
         """curves.png from the history so far."""
         assert trainer.run_dir is not None
         if trainer.history:

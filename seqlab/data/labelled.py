@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
-from seqlab.textfiles import check_line_lengths
+from seqlab.data.textfiles import check_line_lengths
 
 FORMATS = ("csv", "tsv", "jsonl")
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}

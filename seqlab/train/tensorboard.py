@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from seqlab.train import Trainer
+    from seqlab.train.events import TrainerView
 
 MISSING = "needs the tensorboard package: pip install 'seqlab[tensorboard]'"
 
@@ -34,7 +34,7 @@ class TensorBoard:
 
         self.writer = SummaryWriter(str(log_dir))
 
-    def __call__(self, trainer: Trainer, event: str, value: int) -> None:
+    def __call__(self, trainer: TrainerView, event: str, value: int) -> None:
         if event == "step_end":
             # batches trained so far over the whole run: a resumed run continues the curve
             step = sum(trainer.epoch_lens[: trainer.epoch]) + value + 1

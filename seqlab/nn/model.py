@@ -7,23 +7,12 @@ and the registry rebuilds it with `Head.from_config`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
-from seqlab.encoder import Encoder
-
-
-class Batch(NamedTuple):
-    """x: (bs, L) token ids; y: targets; mask: (bs, L) True on real tokens (None: all real)."""
-
-    x: Tensor
-    y: Tensor
-    mask: Tensor | None = None
-
-    def to(self, device) -> Batch:
-        mask = None if self.mask is None else self.mask.to(device)
-        return Batch(self.x.to(device), self.y.to(device), mask)
+from seqlab.data.batches import Batch
+from seqlab.nn.encoder import Encoder
 
 
 class Head(nn.Module):

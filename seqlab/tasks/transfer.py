@@ -31,11 +31,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from seqlab import modeldir, validate
-from seqlab.checkpoint import CheckpointError, has_checkpoint, load_tensors
-from seqlab.encoder import EncoderConfig, StatefulEncoder
-from seqlab.model import SeqModel
-from seqlab.vocab import Vocab
+from seqlab.data.vocab import Vocab
+from seqlab.nn.encoder import EncoderConfig, StatefulEncoder
+from seqlab.nn.model import SeqModel
+from seqlab.store import modeldir, validate
+from seqlab.store.checkpoint import has_checkpoint, load_tensors
+from seqlab.store.errors import CheckpointError
 
 ULMFIT_FACTOR = 2.6  # ULMFiT's ratio between the learning rates of neighbouring layer groups
 

@@ -1,7 +1,7 @@
 """Text files -> tokens -> ids, written once as memory-mapped .npy files and cached.
 
-The tokens are words (seqlab.wordtokens: Hugging Face `tokenizers`, words and runs of
-punctuation) or, with `level="char"`, characters (seqlab.chartokens: spaces and newlines
+The tokens are words (seqlab.data.wordtokens: Hugging Face `tokenizers`, words and runs of
+punctuation) or, with `level="char"`, characters (seqlab.data.chartokens: spaces and newlines
 included, no pre-tokenizer). Two streaming passes, so memory holds the counts and a few MiB of
 text, never the corpus:
 
@@ -35,18 +35,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tokenizers
 
-from seqlab import chartokens, wordtokens
-from seqlab.chartokens import CharEncoder
-from seqlab.checkpoint import umask_mode
-from seqlab.corpus import Corpus
-from seqlab.npyfile import NpyWriter
+from seqlab.data import chartokens, wordtokens
+from seqlab.data.chartokens import CharEncoder
+from seqlab.data.corpus import Corpus
+from seqlab.data.files import umask_mode
+from seqlab.data.npyfile import NpyWriter
+from seqlab.data.textfiles import BLOCK, ERRORS, find_files, line_after, read_pieces, sha256
+from seqlab.data.vocab import SPECIALS, UNK, Vocab
+from seqlab.data.wordtokens import PRE_TOKENIZER, UNIT, WordEncoder, tokenize
 from seqlab.settings import check, setting
-from seqlab.textfiles import BLOCK, ERRORS, find_files, line_after, read_pieces, sha256
-from seqlab.vocab import SPECIALS, UNK, Vocab
-from seqlab.wordtokens import PRE_TOKENIZER, UNIT, WordEncoder, tokenize
 
 # `tokenize` (words as the cache splits them, for readers of labelled text) and `find_files`
-# are re-exported: plugins call them as seqlab.tokenize.tokenize / .find_files
+# are re-exported: plugins call them as seqlab.data.tokenize.tokenize / .find_files
 __all__ = ["TextSettings", "cache_key", "default_cache_root", "find_files", "load", "prepare"]
 __all__ += ["tokenize"]
 
@@ -90,7 +90,7 @@ class TextSettings:
         max_open=True,
     )
     # word: the pre-tokenizer's words and punctuation runs; char: every character, spaces
-    # and newlines included (seqlab.chartokens). Set by `--level`, not an option of its own.
+    # and newlines included (seqlab.data.chartokens). Set by `--level`, not an option of its own.
     level: str = setting("word", "What a token is.", choices=LEVELS, cli=False)
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.vocab import Vocab
+from seqlab.data.vocab import Vocab
 
 
 @dataclass
