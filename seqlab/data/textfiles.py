@@ -1,4 +1,5 @@
-"""Plain-text files for tokenization: find them, hash them, read them in line-aligned pieces.
+"""Plain-text files for tokenization: find them, hash them, cut them into the byte ranges of
+each split (`Part`), read those in line-aligned pieces.
 
 Reading is streamed in blocks, so a file of any size costs a few MiB of memory. Each piece
 ends at a line break (or, inside a giant line, at a space), so a whitespace tokenizer sees
@@ -12,6 +13,7 @@ from __future__ import annotations
 import glob as globlib
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ERRORS = ("strict", "replace")
@@ -68,6 +70,69 @@ def _expand(paths: Iterable[Path]) -> list[Path]:
         elif p.is_file():
             out.append(p)
     return out
+
+
+@dataclass
+class Part:
+    """A byte range of a file that goes into one split."""
+
+    path: Path
+    start: int
+    end: int
+    split: str
+    sha256: str = ""
+    has_text: bool = True
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+def hashed_parts(
+    train: list[Path],
+    valid: list[Path],
+    advance: Callable[[int], None] = lambda n: None,
+    warn: Callable[[str], None] = lambda msg: None,
+) -> list[Part]:
+    """Every non-empty file as one whole Part of its split, with its content's sha256;
+    `advance(n)` hears of every n bytes hashed, `warn` of each empty file left out."""
+    parts = []
+    for split, files in (("train", train), ("valid", valid)):
+        for path in files:
+            size = path.stat().st_size
+            if size == 0:
+                warn(f"warning: skipping empty file {path}")
+                continue
+            parts.append(Part(path, 0, size, split, sha256(path, advance)))
+    return parts
+
+
+def split_valid(parts: list[Part], valid_fraction: float) -> list[Part]:
+    """Without valid files, the last `valid_fraction` of the text (by bytes, from the next line
+    start on) becomes the valid split: a new document when it starts inside a file. (With
+    valid files, the parts are already split: do not call this.)"""
+    total = sum(p.size for p in parts)
+    cut, seen, out = total - int(total * valid_fraction), 0, []
+    for p in parts:
+        if seen + p.size <= cut:
+            out.append(p)
+        elif seen >= cut:
+            out.append(Part(p.path, p.start, p.end, "valid", p.sha256))
+        else:
+            at = line_after(p.path, cut - seen)
+            out += [
+                Part(p.path, 0, at, "train", p.sha256),
+                Part(p.path, at, p.end, "valid", p.sha256),
+            ]
+        seen += p.size
+    return [p for p in out if p.size > 0]
+
+
+def read_part(
+    p: Part, errors: str, doc_per_line: bool, block: int = BLOCK
+) -> Iterator[tuple[int, int, str]]:
+    """The pieces of a part; with doc_per_line never cut inside a line (it is a document)."""
+    return read_pieces(p.path, p.start, p.end, errors, not doc_per_line, block)
 
 
 def sha256(path: Path, progress: Callable[[int], None] | None = None) -> str:
