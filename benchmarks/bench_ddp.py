@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import socket
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,16 +37,7 @@ BS, BPTT = 64, 70
 def train(rank: int, world: int, threads: int, port: int, epochs: int, out: str) -> None:
     torch.set_num_threads(threads)
     if world > 1:
-        os.environ.update(
-            MASTER_ADDR="127.0.0.1",
-            MASTER_PORT=str(port),
-            RANK=str(rank),
-            WORLD_SIZE=str(world),
-            LOCAL_RANK=str(rank),
-        )
-        if sys.platform.startswith("linux"):
-            os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-        distributed.setup()
+        distributed.setup_local(rank, world, port)
     corpus = registry.corpus("human-numbers")
     torch.manual_seed(0)
     encoder = StatefulEncoder(

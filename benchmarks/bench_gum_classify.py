@@ -40,7 +40,6 @@ import hashlib
 import json
 import math
 import os
-import random
 import statistics
 import sys
 import time
@@ -49,7 +48,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_peers_tag import THREADS, Peers, RowError, run  # noqa: E402  (the peers' venv)
+from common.peers import Peers  # noqa: E402  (the peers' venv)
+from common.proc import THREADS, RowError, run  # noqa: E402
+from common.tables import hold_out  # noqa: E402
 
 DATA = HERE.parents[1] / "shared" / "data"
 WORK = Path.home() / ".cache" / "seqlab-bench" / "gum-classify"
@@ -257,10 +258,7 @@ def main() -> None:
 
     dev = sentences(gum / "en_gum-ud-dev.conllu")
     test = sentences(gum / "en_gum-ud-test.conllu")
-    shuffled = dev[:]
-    random.Random(0).shuffle(shuffled)
-    n_valid = len(shuffled) // 10
-    train, valid = shuffled[n_valid:], shuffled[:n_valid]
+    train, valid = hold_out(dev)
     files = {
         n: write_csv(work / f"{n}.csv", r)
         for n, r in (("train", train), ("valid", valid), ("test", test))

@@ -23,7 +23,6 @@ import argparse
 import csv
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,9 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+
+from common.proc import seqlab_wall
+from common.tables import hold_out, markdown, mean_sd
 
 from seqlab_tagging.readers import read
 
@@ -71,12 +73,7 @@ METHODS = [  # name, finetune options ("BWD": the backward LM)
 
 def seqlab(*args) -> float:
     """Run a seqlab command; its wall-clock seconds."""
-    start = time.perf_counter()
-    cmd = [sys.executable, "-m", "seqlab", *map(str, args)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return time.perf_counter() - start
+    return seqlab_wall(*args)[0]
 
 
 def write_conllu(path: Path, sentences) -> Path:
@@ -116,12 +113,6 @@ def predicted_tags(run: Path, test_file: Path) -> list[list[str]]:
     return [json.loads(line)["tags"] for line in done.stdout.splitlines()]
 
 
-def fmt(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
@@ -140,10 +131,7 @@ def main() -> None:
 
     dev = read(args.data / "en_gum-ud-dev.conllu")
     test = read(args.data / "en_gum-ud-test.conllu")
-    rows = dev[:]
-    random.Random(0).shuffle(rows)
-    n_valid = len(rows) // 10
-    train, valid = rows[n_valid:], rows[:n_valid]
+    train, valid = hold_out(dev)
     files = {
         n: write_conllu(work / f"{n}.conllu", ss)
         for n, ss in (("train", train), ("valid", valid), ("test", test))
@@ -185,7 +173,9 @@ def main() -> None:
     table = []
     pred, seconds = most_frequent_tag(train, test)
     acc, unseen = accuracies(pred, test, seen)
-    table.append(("most frequent tag per word", fmt([acc]), fmt([unseen]), f"{seconds:.1f}"))
+    table.append(
+        ("most frequent tag per word", mean_sd([acc], 4), mean_sd([unseen], 4), f"{seconds:.1f}")
+    )
     print(f"  most frequent tag: accuracy {acc:.4f}, unseen words {unseen:.4f}", flush=True)
     data = ["--train", files["train"], "--valid", files["valid"], "--test", files["test"]]
     for name, extra in METHODS:
@@ -219,11 +209,9 @@ def main() -> None:
                 f"  {name}, seed {seed}: accuracy {acc:.4f}, unseen words {unseen:.4f} ({s:.0f} s)",
                 flush=True,
             )
-        table.append((name, fmt(accs), fmt(unseens), f"{statistics.mean(secs):.0f}"))
+        table.append((name, mean_sd(accs, 4), mean_sd(unseens, 4), f"{statistics.mean(secs):.0f}"))
 
-    print("\n| method | test accuracy | on unseen words | seconds |\n|---|---|---|---|")
-    for row in table:
-        print("| " + " | ".join(row) + " |")
+    print("\n" + markdown(["method", "test accuracy", "on unseen words", "seconds"], table))
     print(
         f"\nLM pretraining: forward {lm_seconds['fwd']:.0f} s, backward "
         f"{lm_seconds['bwd']:.0f} s; {args.seeds} seeds; fine-tuning {args.epochs} epochs"

@@ -14,24 +14,15 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from common.proc import seqlab_wall
+from common.tables import mean_sd
 
 
 def seqlab(*args) -> float:
-    start = time.perf_counter()
-    cmd = [sys.executable, "-m", "seqlab", *map(str, args)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return time.perf_counter() - start
-
-
-def fmt(values: list[float]) -> str:
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+    return seqlab_wall(*args)[0]
 
 
 def main() -> None:
@@ -74,8 +65,8 @@ def main() -> None:
                 r = json.loads((out / "scores.json").read_text())["metrics"]
                 acc.append(r["accuracy"])
                 f1.append(r["macro_f1"])
-            rows.append((task, name, fmt(acc), fmt(f1), statistics.mean(secs)))
-            print(f"  {task} {name}: accuracy {fmt(acc)}", flush=True)
+            rows.append((task, name, mean_sd(acc, 3), mean_sd(f1, 3), statistics.mean(secs)))
+            print(f"  {task} {name}: accuracy {mean_sd(acc, 3)}", flush=True)
     print("\n| dataset | encoder | test accuracy | test macro-F1 | seconds per run |")
     print("|---|---|---|---|---|")
     for task, name, acc, f1, secs in rows:

@@ -24,11 +24,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from common.proc import seqlab_wall
+from common.tables import markdown, mean_sd
 
 from seqlab import registry
 
@@ -40,14 +40,7 @@ CONFIGS = [
 ]
 
 
-def seqlab(*args, capture: bool = False) -> tuple[float, str]:
-    """Run a seqlab command: (wall-clock seconds, stdout)."""
-    start = time.perf_counter()
-    cmd = [sys.executable, "-m", "seqlab", *map(str, args)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return time.perf_counter() - start, done.stdout
+seqlab = seqlab_wall
 
 
 def initial_digit_positions(words: list[str]) -> list[int]:
@@ -67,12 +60,6 @@ def score(predicted: list[dict], test: list[tuple[list[str], list[str]]]) -> tup
             right0 += p["tags"][i] == tags[i]
             total0 += 1
     return right / total, right0 / total0
-
-
-def fmt(values: list[float], digits: int = 4) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def main() -> None:
@@ -123,12 +110,12 @@ def main() -> None:
                 f"number-initial digits {a0:.4f} ({s:.0f} s)",
                 flush=True,
             )
-        rows.append((direction, init, fmt(acc), fmt(acc0), f"{statistics.mean(secs):.0f}"))
+        rows.append(
+            (direction, init, mean_sd(acc, 4), mean_sd(acc0, 4), f"{statistics.mean(secs):.0f}")
+        )
 
-    print("\n| encoder | weights | test accuracy | number-initial digit words | seconds |")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    head = ["encoder", "weights", "test accuracy", "number-initial digit words", "seconds"]
+    print("\n" + markdown(head, rows))
     print(
         f"\n{args.seeds} seeds; test = 8,001..9,999 ({sum(len(t) for _, t in test)} words, "
         f"{sum(len(initial_digit_positions(w)) for w, _ in test)} number-initial digit words)"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -73,6 +74,21 @@ def setup() -> bool:
     _data_group = dist.new_group(backend="gloo", timeout=DATA_TIMEOUT)
     atexit.register(teardown)
     return True
+
+
+def setup_local(rank: int, world: int, port: int) -> bool:
+    """Join a process group of `world` processes on this machine without torchrun (what
+    torchrun's environment says, set here): for spawned workers, benchmarks and tests."""
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+    )
+    if sys.platform.startswith("linux"):  # loopback only, whatever the hostname says
+        os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    return setup()
 
 
 def teardown() -> None:

@@ -24,13 +24,16 @@ class TrainerView(Protocol):
 
     is_main: bool  # rank 0 (the only rank that shows or writes anything)
     run_dir: Path | None
-    config: Schedule
     best_by: str  # the history column that picks `best`
     epoch: int
     epoch_lens: list[int]  # batches per epoch
     history: list[dict[str, float]]  # the epoch table, a row per finished epoch
     batch_losses: list[float]
     opt: Any  # the torch optimizer (its param_groups hold the current learning rates)
+
+    @property
+    def config(self) -> Schedule:  # read-only, so that a TrainConfig is one
+        ...
 
 
 # A callback: called with the trainer, an event ("batch_end", "epoch_end", ...) and a value

@@ -2,41 +2,18 @@
 
 import os
 import socket
-import sys
 
 import numpy as np
 import torch
 import torch.multiprocessing as mp
-import torch.nn.functional as F
+from conftest import TinyLMHead
 from rich.console import Console
 from torch import nn
 
-from seqlab import BPTTStream, EncoderConfig, Head, SeqModel, StatefulEncoder, TrainConfig, Trainer
+from seqlab import BPTTStream, EncoderConfig, SeqModel, StatefulEncoder, TrainConfig, Trainer
 from seqlab.train import distributed
 
 VOCAB, BS, BPTT = 24, 4, 6
-
-
-class TinyHead(Head):
-    kind = "tiny-lm"
-
-    def __init__(self, encoder):
-        super().__init__()
-        self.decoder = nn.Linear(encoder.out_size, VOCAB)
-
-    def forward(self, hidden, mask=None):
-        return self.decoder(hidden)
-
-    def loss(self, out, batch):
-        return F.cross_entropy(out.flatten(0, 1), batch.y.flatten())
-
-    def eval_step(self, out, batch):
-        return {"correct": int((out.argmax(-1) == batch.y).sum()), "n": batch.y.numel()}
-
-    def reduce(self, steps, loss):
-        return {
-            "accuracy": sum(s["correct"] for s in steps) / sum(s["n"] for s in steps),
-        }
 
 
 def docs(seed: int, n: int) -> list[np.ndarray]:
@@ -51,16 +28,7 @@ def train(rank: int, world: int, port: int, out: str) -> None:
     """One rank's run (or the single-process run); rank 0 saves what it ended with."""
     torch.set_num_threads(1)
     if world > 1:
-        os.environ.update(
-            MASTER_ADDR="127.0.0.1",
-            MASTER_PORT=str(port),
-            RANK=str(rank),
-            WORLD_SIZE=str(world),
-            LOCAL_RANK=str(rank),
-        )
-        if sys.platform.startswith("linux"):  # loopback only, whatever the hostname says
-            os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-        assert distributed.setup()
+        assert distributed.setup_local(rank, world, port)
         assert (distributed.rank(), distributed.world_size()) == (rank, world)
         assert distributed.all_sum(rank + 1.0, 1.0) == [3.0, 2.0]
         assert distributed.all_gather([rank]) == [0, 1]
@@ -68,7 +36,7 @@ def train(rank: int, world: int, port: int, out: str) -> None:
     encoder = StatefulEncoder(
         EncoderConfig(vocab_size=VOCAB, hidden=8, layers=2, cell="lstm", emb_size=8)
     )
-    model = SeqModel(encoder, TinyHead(encoder))
+    model = SeqModel(encoder, TinyLMHead(encoder))
     common = {"bs": BS, "bptt": BPTT, "rank": rank, "world_size": world}
     train_dl = BPTTStream(docs(1, 8), random_bptt=True, shuffle=True, seed=5, **common)
     valid_dl = BPTTStream(docs(2, 4), **common)
