@@ -1,10 +1,10 @@
-"""The fast part of the fault benchmark (benchmarks/bench_faults.py --quick), and a property:
-a checkpoint changed in any way either loads with the weights it was saved with, or is refused
-with one `CheckpointError` line, never another exception."""
+"""The fast part of the fault benchmark (benchmarks/bench_faults.py --quick, its families in
+benchmarks/faults/), and a property: a checkpoint changed in any way either loads with the
+weights it was saved with, or is refused with one `CheckpointError` line, never another
+exception."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -21,16 +21,10 @@ from seqlab.cli.main import cli
 from seqlab.store.checkpoint import load_tensors
 from seqlab.store.errors import CheckpointError
 
-BENCH = Path(__file__).parents[2] / "benchmarks" / "bench_faults.py"
-
-
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_faults", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_faults"] = module
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+import faults  # noqa: E402  (benchmarks/faults/: the fault families)
+from faults.corrupt import fix_sha  # noqa: E402
+from faults.harness import verdict  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +39,8 @@ def lm_run(tmp_path_factory):
 
 def test_quick_fault_families_have_no_failures(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path / "cache"))
-    b = bench()
-    tallies = b.run_families(list(b.QUICK), tmp_path, quick=True, seed=0)
-    report = b.table(tallies) + "\n" + "\n".join(n for t in tallies for n in t.notes)
+    tallies = faults.run_families(list(faults.QUICK), tmp_path, quick=True, seed=0)
+    report = faults.table(tallies) + "\n" + "\n".join(n for t in tallies for n in t.notes)
     for t in tallies:
         assert t.skipped is None and t.cases > 0, report
         assert t.failures == 0, report
@@ -55,11 +48,10 @@ def test_quick_fault_families_have_no_failures(tmp_path, monkeypatch):
 
 
 def test_the_verdict_tells_one_line_errors_from_tracebacks():
-    b = bench()
-    assert b.verdict(2, "run directory: x\nError: --hidden must be at least 1") == "one-line"
-    assert b.verdict(1, "Traceback (most recent call last):\n  ...") == "traceback"
-    assert b.verdict(2, "Error: a\nError: b") == "traceback"  # once per torchrun rank
-    assert b.verdict(0, "") == "ok" and b.verdict(130, "", (0, 130)) == "ok"
+    assert verdict(2, "run directory: x\nError: --hidden must be at least 1") == "one-line"
+    assert verdict(1, "Traceback (most recent call last):\n  ...") == "traceback"
+    assert verdict(2, "Error: a\nError: b") == "traceback"  # once per torchrun rank
+    assert verdict(0, "") == "ok" and verdict(130, "", (0, 130)) == "ok"
 
 
 # -- hypothesis: any edit of a checkpoint -------------------------------------------------------
@@ -136,7 +128,7 @@ def test_a_checkpoint_with_changed_bytes_loads_the_same_weights_or_is_refused(
         raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
     (run / name).write_bytes(bytes(raw))
     if name == "best.safetensors" and data.draw(st.booleans()):
-        bench().fix_sha(run / "best")
+        fix_sha(run / "best")
         try:
             model, _, _ = load_model(run / "best")
         except CheckpointError as e:
@@ -157,7 +149,7 @@ def test_a_pickle_renamed_to_safetensors_is_refused_not_loaded(lm_run, tmp_path)
     for f in ("best.safetensors", "best.json"):
         shutil.copy(lm_run / f, tmp_path / f)
     (tmp_path / "best.safetensors").write_bytes(pickle.dumps(Boom()))
-    bench().fix_sha(tmp_path / "best")
+    fix_sha(tmp_path / "best")
     with pytest.raises(CheckpointError, match="not a safetensors file"):
         load_model(tmp_path / "best")
 
