@@ -148,7 +148,9 @@ def pretrain(corpus, resume, out, overwrite, model, quiet, lr_find, **opts):
             echo(str(e), err=True)
             raise SystemExit(130) from None
     best = min(history, key=lambda r: r["valid_loss"])
-    echo(  # the summary, on stdout
-        f"best valid_loss {best['valid_loss']:.4f} at epoch {int(best['epoch'])}; "
-        f"checkpoints in {run_dir}"
+    echo(  # the summary, on stdout; which checkpoint each command reads, since they differ
+        f"best valid_loss {best['valid_loss']:.4f} at epoch {int(best['epoch'])} (last epoch "
+        f"{history[-1]['valid_loss']:.4f}); checkpoints in {run_dir}: best (fine-tuning and "
+        f"`seqlab predict` read it) and last (`evaluate` and `generate` do: best was chosen "
+        f"on valid; --checkpoint picks)"
     )

@@ -7,11 +7,13 @@ falls, then explodes; a good peak rate for one-cycle training sits where it fall
 The recorded loss is noisy, so it is smoothed (an exponential moving average, bias-corrected
 like Adam's), and the sweep stops once the smoothed loss passes `diverge` times its minimum.
 
-The suggestion is the rate of steepest descent of the smoothed loss (its most negative slope
-against log lr, between the first SKIP_START steps, where the average of a few noisy losses
-still jumps, and the minimum); when that stretch is too short to have a slope (fewer than
-MIN_DESCENT points), it is the rate at the minimum divided by 10. `LRFinding.method` says
-which. The model's weights are put back afterwards; nothing is saved.
+The suggestion is the rate at the minimum of the smoothed loss divided by 10 (fastai's
+`lr_min / 10`). The rate of steepest descent (the most negative slope against log lr, between
+the first SKIP_START steps, whose average is of too few losses, and the minimum) is reported
+beside it but not suggested: the moving average lags the raw loss, so its steepest point comes
+early, and on the runs we checked it was 10 times too low (docs/training.md: human numbers,
+3e-4 where 1.8e-3 and the default 3e-3 train far better). The model's weights are put back
+afterwards; nothing is saved.
 """
 
 from __future__ import annotations
@@ -40,14 +42,16 @@ class LRFinding:
     losses: list[float]
     smoothed: list[float]
     suggestion: float
-    method: str  # "steepest descent" or "minimum / 10"
+    method: str  # how the suggestion was chosen: "minimum / 10"
+    steepest: float | None  # the rate of steepest descent, when the descent has a slope
 
     def summary(self) -> str:
         low = self.smoothed.index(min(self.smoothed))
+        steep = "" if self.steepest is None else f"; steepest descent at {self.steepest:.1e}"
         return (
             f"suggested --lr {self.suggestion:.1e} ({self.method} of the smoothed loss; "
             f"{len(self.lrs)} steps, lowest loss {self.smoothed[low]:.4f} at lr "
-            f"{self.lrs[low]:.1e})"
+            f"{self.lrs[low]:.1e}{steep})"
         )
 
     def csv(self) -> str:
@@ -107,18 +111,25 @@ def lr_find(
     if not lrs:
         raise ValueError("the training data has no batches to sweep the learning rate on")
     suggestion, method = suggest(lrs, smoothed)
-    return LRFinding(lrs, losses, smoothed, suggestion, method)
+    return LRFinding(lrs, losses, smoothed, suggestion, method, steepest_descent(lrs, smoothed))
 
 
 def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float, str]:
-    """(rate, how it was chosen): steepest descent before the minimum, else minimum / 10."""
+    """(rate, how it was chosen): the rate at the smoothed loss's minimum, over 10."""
+    finite = [s if math.isfinite(s) else math.inf for s in smoothed]
+    return lrs[int(np.argmin(finite))] / 10, "minimum / 10"
+
+
+def steepest_descent(lrs: list[float], smoothed: list[float]) -> float | None:
+    """The rate where the smoothed loss falls fastest before its minimum, after the first
+    SKIP_START steps; None when fewer than MIN_DESCENT points lie between."""
     finite = [s if math.isfinite(s) else math.inf for s in smoothed]
     low = int(np.argmin(finite))
-    if low - SKIP_START >= MIN_DESCENT:
-        stretch = slice(SKIP_START, low + 1)
-        slope = np.gradient(np.array(finite[stretch]), np.log10(lrs[stretch]))
-        return float(lrs[SKIP_START + int(np.argmin(slope))]), "steepest descent"
-    return lrs[low] / 10, "minimum / 10"
+    if low - SKIP_START < MIN_DESCENT:
+        return None
+    stretch = slice(SKIP_START, low + 1)
+    slope = np.gradient(np.array(finite[stretch]), np.log10(lrs[stretch]))
+    return float(lrs[SKIP_START + int(np.argmin(slope))])
 
 
 def _batches(trainer: Trainer, steps: int):

@@ -61,6 +61,9 @@ def plot_lr_find(finding, path: Path) -> None:
     ax.plot(finding.lrs, finding.smoothed, color="tab:blue", label="smoothed loss")
     ax.axvline(finding.suggestion, color="tab:red", ls="--", lw=1)
     ax.plot([], [], color="tab:red", ls="--", label=f"{finding.suggestion:.1e} ({finding.method})")
+    if getattr(finding, "steepest", None) is not None:  # shown, not suggested (lr_find.py)
+        ax.axvline(finding.steepest, color="tab:gray", ls=":", lw=1)
+        ax.plot([], [], color="tab:gray", ls=":", label=f"{finding.steepest:.1e} (steepest)")
     ax.set_xscale("log")
     # the exploding end would flatten the rest: show up to twice the smoothed minimum
     top = max(finding.smoothed[0], 2 * min(finding.smoothed))

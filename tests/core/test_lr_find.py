@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seqlab import BPTTStream, EncoderConfig, SeqModel, StatefulEncoder, TrainConfig, Trainer
-from seqlab.train.lr_find import MIN_DESCENT, SKIP_START, lr_find, suggest
+from seqlab.train.lr_find import MIN_DESCENT, SKIP_START, lr_find, steepest_descent, suggest
 from seqlab.train.runlog import RunLog
 from seqlab.train.trainer import seed_everything
 
@@ -60,26 +60,32 @@ def test_the_result_is_written_as_csv_and_png(tmp_path):
     assert f"suggested --lr {found.suggestion:.1e} ({found.method}" in found.summary()
 
 
+@given(st.lists(st.floats(0.1, 10), min_size=2, max_size=60), st.integers(0, 59))
+def test_the_suggestion_is_the_minimum_over_10(losses, low):
+    low = min(low, len(losses) - 1)
+    losses[low] = 0.01  # the minimum
+    losses[-1] = math.inf if low != len(losses) - 1 else losses[-1]  # a diverged last step
+    lrs = [10.0 ** (i / 4 - 7) for i in range(len(losses))]
+    assert suggest(lrs, losses) == (lrs[low] / 10, "minimum / 10")
+
+
 @given(
     st.lists(st.floats(0.1, 10), min_size=SKIP_START + MIN_DESCENT + 1, max_size=60),
     st.integers(SKIP_START + MIN_DESCENT, 59),
 )
-def test_the_suggestion_is_the_steepest_descent_before_the_minimum(losses, low):
+def test_the_steepest_descent_is_reported_between_the_noisy_start_and_the_minimum(losses, low):
     low = min(low, len(losses) - 1)
     losses[low] = 0.01  # the minimum
     lrs = [10.0 ** (i / 4 - 7) for i in range(len(losses))]
-    rate, method = suggest(lrs, losses)
-    assert method == "steepest descent"
+    rate = steepest_descent(lrs, losses)
     part = slice(SKIP_START, low + 1)  # after the noisy start, up to the minimum
     slope = np.gradient(np.array(losses[part]), np.log10(lrs[part]))
     assert rate == lrs[SKIP_START + int(np.argmin(slope))]
     assert lrs[SKIP_START] <= rate <= lrs[low]
 
 
-def test_a_descent_too_short_for_a_slope_suggests_the_minimum_over_10():
+def test_a_descent_too_short_for_a_slope_has_no_steepest_point():
     lrs = [10.0 ** (i / 4 - 7) for i in range(SKIP_START + 8)]
     losses = [2.0] * len(lrs)
     losses[SKIP_START + 2] = 1.0  # the minimum, 2 steps after the noisy start
-    losses[-1] = math.inf
-    rate, method = suggest(lrs, losses)
-    assert method == "minimum / 10" and rate == lrs[SKIP_START + 2] / 10
+    assert steepest_descent(lrs, losses) is None
