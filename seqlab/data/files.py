@@ -18,8 +18,8 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:  # name the file asked for, not the hidden temporary one
-        raise OSError(e.errno, f"cannot write {path}: {e.strerror}") from None
+    except OSError as e:
+        raise _named(e, path) from None
     try:
         os.fchmod(fd, umask_mode(0o666))  # mkstemp's 0600 would hide run files from the group
         with os.fdopen(fd, "wb") as f:
@@ -30,10 +30,17 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         fsync_dir(path.parent)  # the rename itself survives a power cut
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
-        raise OSError(e.errno, f"cannot write {path}: {e.strerror}") from None
+        raise _named(e, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _named(e: OSError, path: Path) -> OSError:
+    """`e` naming the file asked for, not the hidden temporary file it was written through."""
+    if e.errno is None:
+        return e
+    return type(e)(e.errno, e.strerror, str(path)) if e.strerror else e
 
 
 def umask_mode(mode: int) -> int:
