@@ -109,6 +109,11 @@ def holder_words(holder: dict[str, Any]) -> str:
 
 def read_lock(path: Path) -> dict[str, Any] | None:
     """The lock's record; None when there is none (or it cannot be read)."""
+    return json_object(path)
+
+
+def json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON file's object; None when it is missing, unreadable or not an object."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -157,15 +162,17 @@ def describe(run_dir: Path) -> dict[str, Any] | None:
     of planned), when (its last save), size (bytes). Reads JSON only; a field that cannot be
     read is "?"."""
     run_dir = Path(run_dir)
-    config = read_lock(run_dir / "config.json")  # any JSON object, or None
+    config = json_object(run_dir / "config.json")
     if config is None or not any((run_dir / f"{s}.json").is_file() for s in CHECKPOINTS):
         return None
-    settings = config.get("settings") if isinstance(config.get("settings"), dict) else {}
+    raw = config.get("settings")
+    settings: dict[str, Any] = raw if isinstance(raw, dict) else {}
     kind = str(config.get("task", "?"))
     data = config.get("corpus") or settings.get("dataset") or settings.get("train") or "?"
-    best = read_lock(run_dir / "best.json") or read_lock(run_dir / "last.json") or {}
-    metrics = best.get("metrics") if isinstance(best.get("metrics"), dict) else {}
-    state = read_lock(run_dir / "train_state.json") or {}
+    best = json_object(run_dir / "best.json") or json_object(run_dir / "last.json") or {}
+    raw = best.get("metrics")
+    metrics: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    state = json_object(run_dir / "train_state.json") or {}
     planned = (state.get("train_config") or {}).get("epochs", "?")
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     return {
