@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import tempfile
+import threading
 
 import pytest
 import torch
@@ -152,15 +153,18 @@ def test_a_directory_as_input_is_named_as_such(clf, tmp_path):
 def test_a_named_pipe_is_read_like_a_file(clf, tmp_path):
     fifo = tmp_path / "texts"
     os.mkfifo(fifo)
-    pid = os.fork()
-    if pid == 0:  # the writer end, as `<(command)` would be
+
+    def write():  # the writer end, as `<(command)` would be
         with open(fifo, "w") as f:
             f.write("one\ntwo\n")
-        os._exit(0)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
     try:
         result = invoke("predict", clf, fifo)
-    finally:
-        os.waitpid(pid, 0)
+    finally:  # a command that never opened the pipe must not leave the writer blocked
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(timeout=10)
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 2
 
