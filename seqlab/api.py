@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from seqlab import registry
-from seqlab.settings import SettingError
+from seqlab.settings import SettingError, unknown_setting
 from seqlab.store import modeldir, rundir
 from seqlab.store.errors import CheckpointError
 from seqlab.tasks.finetune import SCORES, Task, run_finetune
@@ -86,9 +86,10 @@ class Run:
         """The run's best model (else its last), ready to predict."""
         return load(self.path, device=device)
 
-    def export(self, directory: PathLike) -> Path:
-        """Write the run's best model as a model directory (`seqlab export-model`)."""
-        return self.load(device="cpu").save_pretrained(directory)
+    def export(self, directory: PathLike, overwrite: bool = False) -> Path:
+        """Write the run's best model as a model directory (`seqlab export-model`); an earlier
+        export there is replaced only with `overwrite=True`."""
+        return self.load(device="cpu").save_pretrained(directory, overwrite)
 
 
 class Predictor:
@@ -130,10 +131,13 @@ class Predictor:
         """Continue `prompt` by `n` tokens: language models only."""
         raise TypeError(f"a {self.kind} model cannot generate text; load a language model")
 
-    def save_pretrained(self, directory: PathLike) -> Path:
+    def save_pretrained(self, directory: PathLike, overwrite: bool = False) -> Path:
         """Write the model as a directory others can `seqlab.load` (config.json,
-        model.safetensors, tokenizer.json or vocab.json, README.md); returns it."""
-        return modeldir.write(Path(directory), self.model, self.vocab, self.meta, training_of(self))
+        model.safetensors, tokenizer.json or vocab.json, README.md); returns it. The directory
+        is new or empty; an earlier export is replaced only with `overwrite=True`."""
+        return modeldir.write(
+            Path(directory), self.model, self.vocab, self.meta, training_of(self), overwrite
+        )
 
 
 def training_of(p: Predictor) -> dict[str, Any]:
@@ -293,8 +297,8 @@ def make_settings(cls: type, values: dict[str, Any], where: str) -> Any:
     hints = typing.get_type_hints(cls)
     for name, value in values.items():
         if name not in names:
-            known = ", ".join(n for n in names if n not in ("dataset", "train", "valid"))
-            raise SettingError(name, f"is not a setting of {where} (settings: {known})")
+            known = [n for n in names if n not in ("dataset", "train", "valid")]
+            raise unknown_setting(name, known, where)
         problem = type_problem(hints[name], value)
         if problem:
             raise SettingError(name, problem)

@@ -18,9 +18,10 @@ No click here: the library raises `SettingError` with a plain message
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
@@ -133,5 +134,20 @@ def from_dict(cls: type, values: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise SettingError(unknown[0], f"is not a setting of {cls.__name__}")
+        raise unknown_setting(unknown[0], names, cls.__name__, listing=False)
     return cls(**values)
+
+
+def unknown_setting(
+    name: str, known: Iterable[str], where: str, listing: bool = True
+) -> SettingError:
+    """The error for a setting `where` has not: the closest known name first ("did you mean
+    `epochs`?", by difflib's ratio), then, with `listing`, every known one."""
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    problem = f"is not a setting of {where}"
+    if close:
+        problem += f"; did you mean `{close[0]}`?"
+    if listing:
+        problem += f" (settings: {', '.join(known)})"
+    return SettingError(name, problem)

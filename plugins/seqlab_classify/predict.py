@@ -12,7 +12,7 @@ import torch
 
 from seqlab import BOS, PaddedBatches, SeqModel, StatefulEncoder, Vocab
 from seqlab.api import Predictor
-from seqlab.data.labelled import DataError, read_examples
+from seqlab.data.labelled import DataError, read_examples, tsv_field
 from seqlab.store.errors import CheckpointError
 from seqlab.tasks.predict import PredictRequest, load_any
 from seqlab.train.trainer import resolve_device
@@ -149,7 +149,7 @@ def predict(request: PredictRequest) -> None:
             }
             request.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
-            request.out.write(f"{classes[best]}\t{p[best]:.4f}\t{text}\n")
+            request.out.write(f"{classes[best]}\t{p[best]:.4f}\t{tsv_field(text)}\n")
 
 
 predict.averages = True  # type: ignore[attr-defined]  # several runs: mean probabilities

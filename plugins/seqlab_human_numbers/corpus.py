@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from seqlab import BOS, Corpus, Vocab
+from seqlab.data.files import atomic_write
 from seqlab_human_numbers.numbers import text, words
 
 SPLITS = {"train": range(1, 8001), "valid": range(8001, 10000)}
@@ -34,7 +35,7 @@ def export(directory: Path) -> list[Path]:
     paths = []
     for split, numbers in SPLITS.items():
         path = directory / f"{split}.txt"
-        path.write_text("".join(text(n) + "\n" for n in numbers), encoding="utf-8")
+        atomic_write(path, "".join(text(n) + "\n" for n in numbers))
         paths.append(path)
     return paths
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from seqlab.api import check_new_run, make_settings, new_run
 from seqlab.data.tokenize import TextSettings
-from seqlab.settings import SettingError
+from seqlab.settings import unknown_setting
 from seqlab.tasks import transfer
 from seqlab.train.runlog import RunLog, default_run_dir
 from seqlab_lm import init, presets, textdata
@@ -87,8 +87,7 @@ def pretrain(
     unknown = sorted(set(settings) - SETTINGS)
     if unknown:
         others = {"model", "init", "quiet", "overwrite"}
-        known = ", ".join(sorted(SETTINGS | set(TEXT_DEFAULTS) | others))
-        raise SettingError(unknown[0], f"is not a setting of pretrain (settings: {known})")
+        raise unknown_setting(unknown[0], SETTINGS | set(TEXT_DEFAULTS) | others, "pretrain")
     make_settings(PretrainSettings, settings, "pretrain")  # types and ranges, before any work
     make_settings(TextSettings, {k: text[k] for k in textdata.SETTINGS}, "pretrain")
     given = set(settings) | {k for k, v in text.items() if v != TEXT_DEFAULTS[k]}

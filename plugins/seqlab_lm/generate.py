@@ -61,8 +61,9 @@ from seqlab_lm.scoring import load_run
 def generate(
     run_dir, prompt, n, temperature, greedy, use_cache, cache_from, seed, checkpoint, quiet
 ):
-    """Continue PROMPT with the language model in RUN (a run directory, or a model
-    directory of `seqlab export-model`) and print the text.
+    """Continue the text given with --prompt (an option, not an argument) with the language
+    model in RUN (a run directory, or a model directory of `seqlab export-model`), and print
+    the prompt with its continuation.
 
     \b
     Example:

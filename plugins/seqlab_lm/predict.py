@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from seqlab import BOS, Vocab
 from seqlab.api import Predictor
 from seqlab.data import tokenize
+from seqlab.data.chartokens import untokenize
 from seqlab_lm.cache import CacheConfig, NeuralCache
 
 
@@ -168,6 +169,8 @@ def generate_text(
         model, prompt_ids(tokens, vocab, backward), n, temperature, cache, generator
     )
     words = [vocab.itos[i] for i in new]
-    given = prompt if chars else prompt.strip()
-    sep = "" if chars else " "
-    return sep.join(words[::-1] + [given] if backward else [given] + words), unknown
+    if chars:  # xxbos, xxrep, ... as text, never by name (seqlab.data.chartokens)
+        made = untokenize(words[::-1] if backward else words)
+        return (made + prompt if backward else prompt + made), unknown
+    given = prompt.strip()
+    return " ".join(words[::-1] + [given] if backward else [given] + words), unknown

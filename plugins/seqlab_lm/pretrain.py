@@ -17,8 +17,10 @@ from seqlab import Interrupted
 from seqlab.cli.options import (
     UserError,
     check_out,
+    check_resumable,
     default_run_dir,
     device_option,
+    finished,
     is_given,
     layout_option,
     locked_run,
@@ -118,11 +120,14 @@ def pretrain(corpus, resume, out, overwrite, model, quiet, lr_find, **opts):
         raise UserError("--lr-find starts from the settings given, not a run: drop --resume")
     if resume is not None:
         refuse_with_resume(resume)
+        check_resumable(resume)
         config, run_dir = saved_config(resume), resume
         saved = config["train"]["epochs"]
         config["train"]["epochs"] = resume_epochs(
             resume, saved, opts["epochs"] if is_given("epochs") else None
         )
+        if finished(resume, config["train"]["epochs"], "seqlab pretrain"):
+            return
     elif not corpus:
         raise UserError("give a CORPUS to pretrain on (e.g. human-numbers), or --resume RUN_DIR")
     elif lr_find:

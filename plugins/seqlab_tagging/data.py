@@ -29,6 +29,11 @@ def word_vocab(examples: Sequence[Example], min_freq: int = 1) -> Vocab:
     return Vocab.build(Counter(w for words, _ in examples for w in words), min_freq=min_freq)
 
 
+# Words per row a batch may pad to before it holds fewer rows: beyond any sentence of GUM
+# or CoNLL-2003 (134 and 124 words), so their batches are as without a budget.
+ROW_BUDGET = 256
+
+
 def tag_list(examples: Sequence[Example]) -> list[str]:
     return sorted({t for _, tags in examples for t in tags or ()})
 
@@ -40,11 +45,15 @@ def batches(
     bs: int,
     shuffle: bool = False,
     seed: int = 0,
-    max_tokens: int | None = None,
+    max_tokens: int | None = -1,
     featurizer: Featurizer | None = None,
 ) -> PaddedBatches:
     """Batches of `examples`; with `tags` None, unlabelled (for prediction). With a
-    `featurizer`, each word is a row of feature ids (x is (n, L, COLUMNS)), else its id."""
+    `featurizer`, each word is a row of feature ids (x is (n, L, COLUMNS)), else its id.
+    `max_tokens` (-1: `bs * ROW_BUDGET`; None: no budget) bounds a batch's padded positions,
+    so a very long sentence is batched alone instead of padding `bs - 1` others to its length."""
+    if max_tokens == -1:
+        max_tokens = bs * ROW_BUDGET
     if featurizer is None:
         seqs = [encode_words(vocab, words) for words, _ in examples]
     else:

@@ -23,7 +23,8 @@ words after it:
 
 Each LM reads `xxbos` first, as it did at the start of every document, and a backward one
 reads each sentence reversed inside its real length (pads stay on the right, so no real
-output ever depends on padding; the BiLSTM packs the sequences for the same reason).
+output ever depends on padding; the BiLSTM reads each row within its length for the same
+reason: `in_context`).
 
 Input: (bs, L, COLUMNS) feature ids (seqlab_tagging.features; column 0 is the word's id in
 the run's vocab, which the LMs read), or (bs, L) word ids for a tagger of LMs only.
@@ -38,7 +39,6 @@ from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlab import EncoderConfig, StatefulEncoder, flip_padded
 from seqlab.nn.encoder import LMReader, locked_dropout
@@ -47,6 +47,25 @@ from seqlab.tasks import transfer
 from seqlab_tagging.charlm import CharLMReader
 from seqlab_tagging.features import CHARS, WORD, Featurizer
 from seqlab_tagging.wordrep import WordFeatures, WordFeaturesConfig
+
+
+def in_context(lstm: nn.LSTM, h: Tensor, mask: Tensor) -> Tensor:
+    """The one-layer BiLSTM `lstm` over right-padded rows, each direction reading only its
+    row's real words: forward from the first word (the padding comes after the last), backward
+    from the last (each row flipped within its length, `flip_padded`); padded positions are 0.
+    The same numbers as on packed sequences, without them: torch's packed LSTM slices its
+    input per time step, and each slice's gradient fills a tensor of the whole batch, so one
+    sentence of L words cost O(L^2) (a 10k-word sentence: minutes per step, issue 23)."""
+    zeros = h.new_zeros(1, h.size(0), lstm.hidden_size)
+
+    def run(x: Tensor, suffix: str) -> Tensor:
+        weights = [getattr(lstm, f"{n}_l0{suffix}") for n in ("weight_ih", "weight_hh")]
+        weights += [getattr(lstm, f"{n}_l0{suffix}") for n in ("bias_ih", "bias_hh")]
+        return torch.lstm(x, (zeros, zeros), weights, True, 1, 0.0, lstm.training, False, True)[0]
+
+    forward = run(h, "")
+    backward = flip_padded(run(flip_padded(h, mask), "_reverse"), mask)
+    return torch.cat([forward, backward], dim=-1) * mask[..., None]
 
 
 class TaggerEncoder(LMReader):
@@ -136,12 +155,7 @@ class TaggerEncoder(LMReader):
         if self.context is None:
             return h
         h = locked_dropout(h, self.drop, self.training)
-        lengths = mask.sum(1).cpu()
-        packed = pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = pad_packed_sequence(self.context(packed)[0], batch_first=True)
-        if out.size(1) < h.size(1):  # pad_packed_sequence stops at the longest real row
-            out = nn.functional.pad(out, (0, 0, 0, h.size(1) - out.size(1)))
-        return out
+        return in_context(self.context, h, mask)
 
     def _read(self, encoder: StatefulEncoder, x: Tensor) -> Tensor:
         bos = x.new_full((x.size(0), 1), self.bos_idx)

@@ -5,7 +5,8 @@ predicted tags back into the input's own format. A problem in the input is a `Re
 naming file and line, with what to do about it.
 
 - CoNLL columns (CoNLL-2000/2003 style): one token per line, columns separated by tabs (or
-  by spaces when a line has no tab), a blank line between sentences; `-DOCSTART-` lines are
+  by spaces when a line has no tab; whitespace at a line's end is not a column, and an
+  empty word or tag is an error), a blank line between sentences; `-DOCSTART-` lines are
   kept but are not words. Columns are 1-based; a negative column counts from the end (-1 =
   last), the usual place of the tag.
 - CoNLL-U: 10 tab-separated fields per word line; `#` comment lines; multi-word-token lines
@@ -88,6 +89,10 @@ def blocks(lines: list[str]):
 
 
 def split_columns(line: str) -> list[str]:
+    """The fields of a word line: tab-separated (else space-separated). Whitespace at the end
+    of a line is not a field: an editor's trailing tab must not make "" the tag (the one rule
+    for trailing fields; an empty field inside the line is the caller's error to name)."""
+    line = line.rstrip()
     return line.split("\t") if "\t" in line else line.split()
 
 
@@ -126,6 +131,12 @@ def read_conll(
                 )
             if not cols[w]:
                 raise ReadError(name, start + k, f"empty word in column {word_col}")
+            if t is not None and not cols[t].strip():
+                raise ReadError(
+                    name,
+                    start + k,
+                    f"empty tag in column {tag_col}; give every word a tag (O for none)",
+                )
             words.append(cols[w])
             tags.append(cols[t] if t is not None else None)
             word_lines.append(k)
@@ -162,7 +173,7 @@ def read_conllu(lines: list[str], name: str, tag_field: str = "upos") -> list[Se
         for k, line in enumerate(block):
             if line.startswith("#"):
                 continue
-            cols = line.split("\t")
+            cols = split_columns(line) if "\t" in line.rstrip() else [line]
             if len(cols) != 10:
                 raise ReadError(
                     name,

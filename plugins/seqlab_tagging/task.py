@@ -29,6 +29,12 @@ from seqlab_tagging.predict import tag
 from seqlab_tagging.readers import CONLLU_FIELDS, FORMATS, Sentence, read
 from seqlab_tagging.wordrep import WordFeaturesConfig
 
+# The longest sentence (words) a tagger trains or scores on by default. GUM's dev and test
+# splits' longest has 134 words, CoNLL-2003's 124; work per sentence is linear in its words,
+# but one of 10,000 words is almost always a file whose blank lines were lost, better named
+# than trained on.
+MAX_LEN = 1000
+
 
 @dataclass
 class TagSettings(FinetuneSettings):
@@ -99,6 +105,13 @@ class TagSettings(FinetuneSettings):
     drop: float = setting(
         0.33, "Locked dropout on the word vectors, before the BiLSTM.", min=0, max=1, max_open=True
     )
+    max_len: int = setting(
+        MAX_LEN,
+        "Longest sentence (words) to train or score on; a longer one is an error naming its "
+        "file and line (the corpora we know stay under 300; a run-on 'sentence' is usually a "
+        "missing blank line).",
+        min=1,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -157,6 +170,7 @@ class Tagging:
             if s.valid is None and s.test is None:
                 raise ValueError("give --valid FILE (and optionally --test FILE) with --train")
             splits = from_files(s)
+        check_lengths(splits, s)
         pretrained(s)  # levels and directions, checked before anything is written
         return TagData(splits)
 
@@ -270,6 +284,9 @@ def from_files(s: TagSettings) -> dict[str, list]:
         path = getattr(s, split)
         if path is not None:
             sentences[split] = read(path, s.fmt, s.word_col, s.tag_col, s.tag_field, need_tags=True)
+            for x in sentences[split]:
+                if len(x.words) > s.max_len:
+                    raise ValueError(too_long(f"{path}:{x.line_no}", len(x.words), s.max_len))
     known = {t for x in sentences["train"] for t in x.tags or ()}
     for split in ("valid", "test"):
         for x in sentences.get(split, []):
@@ -281,6 +298,22 @@ def from_files(s: TagSettings) -> dict[str, list]:
                         "examples to --train)"
                     )
     return {split: [(x.words, x.tags) for x in xs] for split, xs in sentences.items()}
+
+
+def too_long(where: str, n: int, most: int) -> str:
+    return (
+        f"{where}: a sentence of {n:,} words; the most is {most:,} (--max-len N raises it; "
+        f"a blank line between sentences may be missing)"
+    )
+
+
+def check_lengths(splits: dict[str, list], s: TagSettings) -> None:
+    """Every sentence of a registered dataset within --max-len (files are checked as read,
+    with their line numbers)."""
+    for split, examples in splits.items():
+        for i, (words, _) in enumerate(examples, start=1):
+            if len(words) > s.max_len:
+                raise ValueError(too_long(f"{split} sentence {i}", len(words), s.max_len))
 
 
 def from_registry(name: str) -> dict[str, list]:

@@ -26,8 +26,10 @@ import click
 from seqlab.cli.options import (
     UserError,
     check_out,
+    check_resumable,
     default_run_dir,
     device_option,
+    finished,
     is_given,
     locked_run,
     lr_find_dir,
@@ -127,7 +129,10 @@ def run_command(task: Task, opts: dict[str, Any]) -> None:
         return
     config = None  # a resumed run's config.json, rewritten when --epochs trains on
     if resume is not None:
+        check_resumable(resume)
         s, config = _resume_settings(task, resume, opts)
+        if finished(resume, s.epochs, f"seqlab finetune {task.name}"):
+            return
         out = resume
     else:
         s = settings_from(task.settings, opts)

@@ -24,7 +24,19 @@ from seqlab.cli.options import (
     user_errors,
     writable_dir,
 )
+from seqlab.data.files import input_problem
 from seqlab.data.stream import BPTTStream
+from seqlab.store import modeldir
+from seqlab.store.checkpoint import has_checkpoint
+from seqlab.store.rundir import find_runs
+from seqlab.store.targets import check_dir, check_file
+
+
+def holds_model(path: Path) -> bool:
+    """A run directory with a checkpoint, or an exported model directory: what predict loads."""
+    return path.is_dir() and (
+        modeldir.is_model_dir(path) or any(has_checkpoint(path / s) for s in ("best", "last"))
+    )
 
 
 def first_rank() -> bool:
@@ -96,6 +108,12 @@ def finetune():
     """Fine-tune a pretrained encoder with a new head (tasks come from plugins)."""
 
 
+def table_console() -> Console:
+    """A console for tables: the terminal's width, or, when piped, wide enough that no column
+    is cut (rich takes 80 columns when stdout is not a terminal)."""
+    return Console() if sys.stdout.isatty() else Console(width=10_000)
+
+
 @cli.command()
 @quiet_option
 def plugins(quiet):
@@ -103,7 +121,27 @@ def plugins(quiet):
     table = Table("distribution", "kind", "name", "entry point")
     for row in registry.listing():
         table.add_row(*row)
-    Console().print(table)
+    table_console().print(table)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default="runs", required=False)
+@quiet_option
+@user_errors
+def runs(directory, quiet):
+    """List the runs in DIRECTORY [default: runs]: kind, data, the best checkpoint's headline,
+    epochs done of planned, when last saved, and size."""
+    if not directory.is_dir():
+        raise UserError(f"{directory}: no such directory (runs are written under runs/)")
+    found = find_runs(directory)
+    if not found:
+        status_echo(quiet)(f"no runs in {directory}")
+        return
+    table = Table("run", "kind", "data", "best", "epochs", "when", "size")
+    for r in found:
+        size = f"{r['size'] / 2**20:.1f} MiB"
+        table.add_row(r["path"], r["kind"], r["data"], r["best"], r["epochs"], r["when"], size)
+    table_console().print(table)
 
 
 @cli.command("show-batch")
@@ -140,19 +178,26 @@ def show_batch(corpus, split, bs, bptt, layout, batch_no, rows, tsv, quiet):
     )
     for i, t in enumerate(texts):
         table.add_row(str(i), t)
-    Console().print(table)
+    table_console().print(table)
 
 
 @cli.command()
 @click.argument("corpus")
 @click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Write into a DIRECTORY that is not empty, replacing the corpus's files there.",
+)
 @quiet_option
 @user_errors
-def export(corpus, directory, quiet):
-    """Write CORPUS as text files into DIRECTORY (for corpora that support it)."""
+def export(corpus, directory, overwrite, quiet):
+    """Write CORPUS as text files into DIRECTORY (for corpora that support it). DIRECTORY must
+    be new or empty (else --overwrite), and not inside a run or model directory."""
     c = registry.corpus(corpus)
     if c.export is None:
         raise UserError(f"corpus {corpus!r} cannot be exported")
+    check_dir(directory, "DIRECTORY", overwrite)
     for path in c.export(writable_dir(directory, "DIRECTORY")):
         click.echo(path)
 
@@ -189,14 +234,16 @@ def export(corpus, directory, quiet):
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Write here instead of stdout (only when everything succeeded).",
+    help="Write here instead of stdout (only when everything succeeded). Never the INPUT, "
+    "nor a file in a run or model directory; an existing file only with --overwrite.",
 )
+@click.option("--overwrite", is_flag=True, help="Replace the --out file if it exists.")
 @click.option("--bs", type=POSITIVE, default=64, show_default=True, help="Examples per batch.")
 @device_option
 @threads_option
 @quiet_option
 @user_errors
-def predict(paths, texts, as_json, fmt, out, bs, device, quiet):
+def predict(paths, texts, as_json, fmt, out, overwrite, bs, device, quiet):
     """Predict with the fine-tuned run in RUN_DIR (or a model directory of `seqlab
     export-model`) for each text of INPUT (a file, or - for stdin) or of --text. The run's
     task decides what a prediction is: a classifier prints label and probability per line;
@@ -214,9 +261,9 @@ def predict(paths, texts, as_json, fmt, out, bs, device, quiet):
     from seqlab.tasks.predict import make_request, with_others
     from seqlab.tasks.predict import predict as run_predictor
 
-    # run directories first; a last path that is not a directory is the INPUT
+    # run directories first; a last path that is not a run (or model) directory is the INPUT
     runs, input = list(paths), None
-    if len(runs) > 1 and not runs[-1].is_dir():
+    if len(runs) > 1 and not (texts and runs[-1].is_dir()) and not holds_model(runs[-1]):
         input = runs.pop()
     run_dir, others = runs[0], runs[1:]
 
@@ -224,8 +271,10 @@ def predict(paths, texts, as_json, fmt, out, bs, device, quiet):
         raise UserError("give the texts as INPUT (a file, or - for stdin) or with --text, not both")
     if not texts and input is None:
         raise UserError("nothing to predict: give INPUT (a file, or - for stdin) or --text TEXT")
-    if input is not None and str(input) != "-" and not input.is_file():
-        raise UserError(f"{input}: no such file")
+    if input is not None and str(input) != "-" and (problem := input_problem(input)):
+        raise UserError(f"INPUT {problem}")
+    if out is not None:  # before any work: never over the input, a run, or a file unasked
+        check_file(out, "--out", overwrite, reading=[*runs, *([input] if input else [])])
     request = make_request(
         run_dir,
         texts=list(texts) or None,
@@ -248,9 +297,10 @@ def predict(paths, texts, as_json, fmt, out, bs, device, quiet):
 @cli.command("export-model")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace the earlier export in DIRECTORY.")
 @quiet_option
 @user_errors
-def export_model(run_dir, directory, quiet):
+def export_model(run_dir, directory, overwrite, quiet):
     """Write the model of RUN_DIR (its best checkpoint, else last) into DIRECTORY, a model
     directory others can load with no run directory and no token cache:
 
@@ -262,7 +312,8 @@ def export_model(run_dir, directory, quiet):
       README.md           model card: data, settings, scores, licence note
 
     `seqlab predict DIRECTORY ...` and, in Python, `seqlab.load("DIRECTORY")` read it.
-    DIRECTORY must be new, empty, or an earlier export (replaced).
+    DIRECTORY must be new or empty, or an earlier export (replaced with --overwrite); never
+    the run, nor inside a run or another model directory.
 
     \b
     Example:
@@ -273,7 +324,9 @@ def export_model(run_dir, directory, quiet):
 
     if not Path(run_dir).exists():
         raise UserError(f"{run_dir}: no such run directory")
-    path = load(run_dir, device="cpu").save_pretrained(directory)
+    check_dir(directory, "DIRECTORY", overwrite, reading=[run_dir], model=True)
+    predictor = load(run_dir, device="cpu")
+    path = predictor.save_pretrained(directory, overwrite=True)  # checked above
     status_echo(quiet)(f"wrote {', '.join(sorted(p.name for p in path.iterdir()))} to {path}")
     click.echo(path)
 

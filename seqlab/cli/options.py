@@ -30,13 +30,13 @@ import click
 from seqlab import registry
 from seqlab.data.stream import LAYOUTS
 from seqlab.settings import SettingError
-from seqlab.store.checkpoint import has_checkpoint
+from seqlab.store.checkpoint import committed_file, has_checkpoint, read_json
 from seqlab.store.errors import CheckpointError
 from seqlab.store.rundir import RunInUse, RunLock, clear_run, is_empty, overlaps
 from seqlab.train import distributed
 from seqlab.train.runlog import default_run_dir  # noqa: F401  (the commands' --out default)
 from seqlab.train.threads import ENV as THREADS_ENV
-from seqlab.train.threads import set_threads
+from seqlab.train.threads import PER_CORE, set_threads
 from seqlab.train.trainer import resolve_device
 
 POSITIVE = click.IntRange(min=1)  # counts and sizes: --bs, --rows, ...
@@ -67,10 +67,19 @@ def user_errors(func):
             raise UserError(f"{flag(e.name)} {e.problem}") from None
         except registry.UnknownPlugin as e:
             raise UserError(str(e)) from None
-        except (ValueError, CheckpointError, OSError) as e:
+        except (ValueError, CheckpointError) as e:
             raise UserError(str(e)) from None
+        except OSError as e:
+            raise UserError(os_error(e)) from None
 
     return wrapper
+
+
+def os_error(e: OSError) -> str:
+    """An OSError in words, without Python's `[Errno N]` prefix: the file, then the reason."""
+    if e.strerror is None:
+        return str(e)
+    return f"{e.filename}: {e.strerror}" if e.filename is not None else e.strerror
 
 
 def writable_dir(path: Path, option: str = "--out") -> Path:
@@ -278,12 +287,55 @@ def check_out(
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: a file, not a directory; choose another --out")
     if not overwrite and not is_empty(out):
-        resume = f"continue the run there with --resume {out}, " if resumable else ""
+        if resumable and has_checkpoint(out / "train_state"):
+            resume = f"continue the run there with --resume {out}, "
+        elif resumable and stopped_early(out):
+            raise UserError(
+                f"--out {out} holds a run stopped before its first checkpoint (nothing to "
+                f"resume): start it again with --overwrite, or choose another --out"
+            )
+        else:
+            resume = ""
         raise UserError(
             f"--out {out} is not empty: {resume}replace it with --overwrite, or choose another "
             f"--out"
         )
     return out
+
+
+def stopped_early(run_dir: Path) -> bool:
+    """A run directory whose run was killed before its first checkpoint: its config or lock,
+    no train_state to continue from."""
+    marks = ("config.json", "run.lock", "metrics.csv")
+    return not has_checkpoint(run_dir / "train_state") and any(
+        (run_dir / m).exists() for m in marks
+    )
+
+
+def check_resumable(run_dir: Path) -> None:
+    """--resume RUN of a run with nothing saved: say so, and that --overwrite starts it anew."""
+    if Path(run_dir).is_dir() and stopped_early(Path(run_dir)):
+        raise UserError(
+            f"--resume {run_dir}: the run stopped before its first checkpoint, so there is "
+            f"nothing to resume; start it again with --out {run_dir} --overwrite"
+        )
+
+
+def finished(run_dir: Path, epochs: int, command: str) -> bool:
+    """Whether the run in `run_dir` has trained all `epochs` already; if so it says so on
+    stderr, with how to train on (a resumed finished run would otherwise exit in silence)."""
+    try:
+        state = read_json(committed_file(Path(run_dir) / "train_state", ".json"))
+        done = int(state["epoch"]) >= epochs and int(state["step"]) == 0
+    except (OSError, ValueError, KeyError, TypeError, CheckpointError):
+        return False  # the resume itself reports a broken run
+    if done and distributed.is_main():
+        click.echo(
+            f"the run in {run_dir} is complete: all {epochs} epochs trained, nothing to do. "
+            f"To train on: {command} --resume {run_dir} --epochs N (N > {epochs})",
+            err=True,
+        )
+    return done
 
 
 @contextmanager
@@ -355,8 +407,8 @@ threads_option = click.option(
     default=None,
     expose_value=False,
     callback=_set_threads,
-    help=f"CPU threads torch may use [default: ${THREADS_ENV}, else torch's: one per core]. "
-    "On a busy machine fewer can be much faster (docs/scale.md).",
+    help=f"CPU threads torch may use, at most {PER_CORE} per core [default: ${THREADS_ENV}, else "
+    "torch's: one per core]. On a busy machine fewer can be much faster (docs/scale.md).",
 )
 
 quiet_option = click.option(

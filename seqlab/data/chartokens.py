@@ -2,10 +2,10 @@
 embeddings, Akbik et al. 2018).
 
 Every character is a token, spaces and newlines included: the text is read raw, never split
-into words. The vocab is fastai's special tokens, then the characters by frequency (ties in
-order of first appearance). A document starts with the special token xxbos, as with words;
-with `doc_per_line` each non-blank line is a document and keeps its newline, so the model
-learns where a line ends.
+into words (only a CRLF line end is read as "\n"). The vocab is fastai's special tokens,
+then the characters by frequency (ties in order of first appearance). A document starts with
+the special token xxbos, as with words; with `doc_per_line` each non-blank line is a document
+and keeps its newline, so the model learns where a line ends.
 
 Ids come from one lookup table indexed by code point (1.1M entries, 2.2 MB as uint16):
 text -> UTF-32 -> numpy -> table, with no Python loop over characters.
@@ -19,14 +19,18 @@ from collections.abc import Iterable
 import numpy as np
 
 from seqlab.data.corpus import Corpus
-from seqlab.data.vocab import BOS, SPECIALS, Vocab
+from seqlab.data.vocab import BOS, SPECIALS, UNK, Vocab
 
 CODE_POINTS = 0x110000
 
 
 def doc_text(text: str, doc_per_line: bool) -> list[str]:
     """The documents' characters in a piece of text: with `doc_per_line`, each non-blank line
-    with its newline; else the text as it is (one document, or the middle of one)."""
+    with its newline; else the text as it is (one document, or the middle of one). A CRLF line
+    end is read as "\n", as the word tokenizer and the labelled readers read it: a file saved on
+    Windows must not teach the model a "\r" before every line break. (Pieces of a file are cut
+    after a "\n", never between the "\r" and it.)"""
+    text = text.replace("\r\n", "\n")
     if not doc_per_line:
         return [text]
     return [line + "\n" for line in text.split("\n") if line and not line.isspace()]
@@ -78,6 +82,23 @@ class CharEncoder:
 def textify(vocab: Vocab, ids: Iterable[int]) -> str:
     """Character ids back to text, joined without spaces (special tokens by name)."""
     return "".join(vocab.itos[int(i)] for i in ids)
+
+
+def untokenize(tokens: Iterable[str]) -> str:
+    """Generated character tokens as plain text. xxbos starts a new document: a line break
+    (none at the very start or right after one); xxunk is an unknown character, U+FFFD; the
+    other specials (xxpad, xxrep, xxwrep, xxmaj, ...) never occur in character text, so a
+    model that samples one has said nothing, and it is left out."""
+    out: list[str] = []
+    for t in tokens:
+        if t == BOS:
+            if out and out[-1] != "\n":
+                out.append("\n")
+        elif t == UNK:
+            out.append("\ufffd")
+        elif t not in SPECIALS:
+            out.append(t)
+    return "".join(out)
 
 
 def char_corpus(words: Corpus) -> Corpus:

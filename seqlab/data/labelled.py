@@ -109,7 +109,13 @@ def _check(path, line: int, text: object, label: object, text_col: str, label_co
         return EmptyText(line)
     if label_col is None:
         return Example(text, None, line)
-    if isinstance(label, (dict, list)) or label is None or not str(label).strip():
+    if isinstance(label, (dict, list)):
+        kind = "a list" if isinstance(label, list) else "an object"
+        raise DataError(
+            f"{path}, line {line}: the label in {label_col!r} is {kind} "
+            f"({json.dumps(label)[:40]}); a label is one string or number (one per example)"
+        )
+    if label is None or not str(label).strip():
         raise DataError(
             f"{path}, line {line}: no label in {label_col!r}; every training example needs one"
         )
@@ -133,6 +139,12 @@ def _table(content: str, path, text_col: str, label_col: str | None, delimiter: 
             raise DataError(
                 f"{path}, line 1: no column {col!r} in the header (columns: "
                 f"{', '.join(map(repr, header))}); name the right one with {option}"
+            )
+        if header.count(col) > 1:  # which one is meant cannot be guessed
+            at = [str(i + 1) for i, h in enumerate(header) if h == col]
+            raise DataError(
+                f"{path}, line 1: the header names column {col!r} {len(at)} times (fields "
+                f"{', '.join(at)}); rename all but one"
             )
         cols[col] = header.index(col)
     start = rows.line_num + 1
@@ -178,6 +190,16 @@ def _jsonl(content: str, path, text_col: str, label_col: str | None):
                 )
         label = obj[label_col] if label_col is not None else None
         yield _check(path, line, obj[text_col], label, text_col, label_col)
+
+
+def tsv_field(text: str) -> str:
+    """`text` as one field of a TSV output line: backslash, tab and line breaks escaped as
+    \\\\, \\t, \\n, \\r (the convention of PostgreSQL's and MySQL's text format), so a text with
+    tabs or newlines (CSV and JSONL can hold them) never adds columns or rows."""
+    return text.translate(_TSV_ESCAPES)
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def check_labels(examples: list[Example], known: list[str], path, train: str) -> None:

@@ -13,7 +13,9 @@ from seqlab.data.textfiles import ERRORS
 from seqlab.data.vocab import SPECIALS
 from seqlab.settings import check, setting
 
-FORMAT_VERSION = 1
+# The token cache's format, part of its key: 2 since a character LM reads CRLF line ends as
+# "\n" (caches built before learned "\r" as a character, and are rebuilt).
+FORMAT_VERSION = 2
 
 
 LEVELS = ("word", "char")

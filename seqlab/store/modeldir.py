@@ -52,6 +52,14 @@ def is_model_dir(path: Path) -> bool:
     return (path / WEIGHTS).is_file() or _says_seqlab(path / CONFIG)
 
 
+def is_export(directory: Path) -> bool:
+    """An earlier export (its config.json says so), or one cut short before its config.json."""
+    directory = Path(directory)
+    return _says_seqlab(directory / CONFIG) or (
+        (directory / WEIGHTS).is_file() and not (directory / CONFIG).exists()
+    )
+
+
 def _says_seqlab(config: Path) -> bool:
     if not config.is_file() or config.stat().st_size > MAX_CONFIG_BYTES:
         return False
@@ -67,20 +75,25 @@ def write(
     vocab: Vocab,
     meta: dict[str, Any],
     training: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> Path:
-    """Export `model` (with the checkpoint JSON `meta` it was loaded with) into `directory`.
+    """Export `model` (with the checkpoint JSON `meta` it was loaded with) into `directory`:
+    a new or empty one, or an earlier export with `overwrite` (never a folder of other files).
     `training`: what the model card reports (optional): "settings" (the run's), "scores"
     (scores.json), "metrics" (the checkpoint's epoch), "text" (an LM's text files)."""
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"{directory}: exists and is not a directory")
-    earlier = _says_seqlab(directory / CONFIG) or (  # or one whose export was cut short
-        (directory / WEIGHTS).is_file() and not (directory / CONFIG).exists()
-    )
-    if directory.is_dir() and any(directory.iterdir()) and not earlier:
-        raise ValueError(
-            f"{directory}: not empty and not an exported seqlab model; give a new directory"
-        )
+    if directory.is_dir() and any(directory.iterdir()):
+        if not is_export(directory):
+            raise ValueError(
+                f"{directory}: not empty and not an exported seqlab model; give a new directory"
+            )
+        if not overwrite:
+            raise ValueError(
+                f"{directory}: holds an exported model; replace it with overwrite=True "
+                f"(`seqlab export-model --overwrite`), or give a new directory"
+            )
     directory.mkdir(parents=True, exist_ok=True)
     tensors, aliases = model_tensors(model)
     config = hf_config(vocab, meta, aliases, training or {})

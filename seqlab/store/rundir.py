@@ -52,8 +52,7 @@ class RunLock:
             holder = read_lock(self.path)
             if holder is not None and not is_stale(holder):
                 raise RunInUse(
-                    f"{self.run_dir} is in use by process {holder.get('pid')} on "
-                    f"{holder.get('host')} (since {holder.get('started')}); wait for it to end, "
+                    f"{self.run_dir} is in use by {holder_words(holder)}; wait for it to end, "
                     f"or, if that process is gone, delete {self.path}"
                 )
             self.path.unlink(missing_ok=True)
@@ -91,8 +90,24 @@ class RunLock:
             tmp.unlink(missing_ok=True)
 
 
+def holder_words(holder: dict[str, Any]) -> str:
+    """Who holds a lock, from what its record says (a lock written by hand, or by another
+    tool, may lack any field): "process 12 on box (since 2026-01-02 10:00:00)"."""
+    words = f"process {holder['pid']}" if holder.get("pid") is not None else "another process"
+    if holder.get("host"):
+        words += f" on {holder['host']}"
+    if holder.get("started"):
+        words += f" (since {holder['started']})"
+    return words
+
+
 def read_lock(path: Path) -> dict[str, Any] | None:
     """The lock's record; None when there is none (or it cannot be read)."""
+    return json_object(path)
+
+
+def json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON file's object; None when it is missing, unreadable or not an object."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -133,3 +148,50 @@ def overlaps(a: Path, b: Path) -> bool:
     """One directory is the other, or inside it."""
     a, b = Path(a).resolve(), Path(b).resolve()
     return a == b or a in b.parents or b in a.parents
+
+
+def describe(run_dir: Path) -> dict[str, Any] | None:
+    """What `seqlab runs` shows of a run directory (None if it holds no run): kind (the task),
+    data (corpus or training file), best (the headline of its best checkpoint), epochs (done
+    of planned), when (its last save), size (bytes). Reads JSON only; a field that cannot be
+    read is "?"."""
+    run_dir = Path(run_dir)
+    config = json_object(run_dir / "config.json")
+    if config is None or not any((run_dir / f"{s}.json").is_file() for s in CHECKPOINTS):
+        return None
+    raw = config.get("settings")
+    settings: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    kind = str(config.get("task", "?"))
+    data = config.get("corpus") or settings.get("dataset") or settings.get("train") or "?"
+    best = json_object(run_dir / "best.json") or json_object(run_dir / "last.json") or {}
+    raw = best.get("metrics")
+    metrics: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    state = json_object(run_dir / "train_state.json") or {}
+    planned = (state.get("train_config") or {}).get("epochs", "?")
+    files = [p for p in run_dir.rglob("*") if p.is_file()]
+    return {
+        "path": str(run_dir),
+        "kind": kind,
+        "data": str(data),
+        "best": _headline(kind, metrics),
+        "epochs": f"{state.get('epoch', '?')}/{planned}",
+        "when": time.strftime(
+            "%Y-%m-%d %H:%M", time.localtime(max(p.stat().st_mtime for p in files))
+        ),
+        "size": sum(p.stat().st_size for p in files),
+    }
+
+
+def _headline(kind: str, metrics: dict[str, Any]) -> str:
+    """A language model's valid_loss, else the head's first metric (its headline)."""
+    names = [k for k in metrics if k not in ("epoch", "train_loss", "valid_loss", "time")]
+    name = "valid_loss" if kind == "lm" or not names else names[0]
+    value = metrics.get(name)
+    return f"{name} {value:.4f}" if isinstance(value, int | float) else "?"
+
+
+def find_runs(root: Path) -> list[dict[str, Any]]:
+    """`describe` of every run directory under `root` (itself, and folders below), by path."""
+    root = Path(root)
+    candidates = [root, *sorted(p for p in root.rglob("*") if p.is_dir())]
+    return [d for d in map(describe, candidates) if d is not None]

@@ -69,6 +69,8 @@ class PredictRequest:
         else:
             data = self.input.read_bytes()
         text = decode(data, self.source)
+        if not text.strip():  # said here, not later as "no examples to batch"
+            raise ValueError(f"{self.source}: empty, nothing to predict; give texts, one a line")
         check_line_lengths(text, self.source)  # a giant line would run for minutes
         return text
 

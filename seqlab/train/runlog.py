@@ -2,7 +2,8 @@
 
 The Trainer never prints: at each point of its loop it calls a hook of its RunLog. The
 default one shows and writes what the CLI always has:
-  - a progress bar per epoch (on a terminal, on rank 0 only; gone when the epoch ends),
+  - a progress bar per epoch (on a terminal, on rank 0 only; gone when the epoch ends), or
+    off a terminal a progress line on stderr every PROGRESS_EVERY_S seconds of an epoch,
   - the fastai-style epoch table on the console (stdout), a row as each epoch ends,
   - metrics.csv and curves.png in the run directory (rank 0 only).
 `RunLog(quiet=True)` shows nothing and still writes the files (for use from Python); a
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
 # The PNG costs a good part of a second; on short epochs it is drawn every so often
 # and at the end (and on Ctrl-C), not after every epoch.
 PLOT_EVERY_S = 30.0
+
+# Off a terminal (a log, a pipe) an epoch prints a progress line this often, not a bar.
+PROGRESS_EVERY_S = 10.0
 
 Advance = Callable[[float], None]  # one batch trained, with its loss
 
@@ -70,8 +74,10 @@ class RunLog:
         """A context around one training epoch of `total` batches, `done` of them already
         trained (a resumed run); it gives the function to call after each batch."""
         console = None if self.quiet or not trainer.is_main else self.console
-        if console is None or console.quiet or not console.is_terminal:
-            return nullcontext(_ignore)  # a bar nobody sees would only cost time
+        if console is None or console.quiet:
+            return nullcontext(_ignore)
+        if not console.is_terminal:  # a log file or a pipe: a line now and then, not a bar
+            return nullcontext(_progress_lines(epoch, total, done))
         return _progress_bar(console, epoch, total, done)
 
     def epoch_end(self, trainer: TrainerView, row: dict[str, float]) -> None:
@@ -127,6 +133,28 @@ class RunLog:
 
 def _ignore(loss: float) -> None:
     pass
+
+
+def _progress_lines(epoch: int, total: int, done: int, every: float | None = None) -> Advance:
+    """Off a terminal: a status line on stderr every `every` seconds (PROGRESS_EVERY_S) of an
+    epoch, so a long epoch in a log is seen to move; an epoch shorter than that prints none."""
+    every = PROGRESS_EVERY_S if every is None else every
+    start = last = time.monotonic()
+    count = done
+
+    def advance(loss: float) -> None:
+        nonlocal last, count
+        count += 1
+        now = time.monotonic()
+        if now - last >= every:
+            last = now
+            print(
+                f"epoch {epoch}: batch {count}/{total}, loss {loss:.3f}, {now - start:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return advance
 
 
 @contextmanager

@@ -276,7 +276,9 @@ def test_export_refuses_a_directory_of_other_files_and_replaces_an_export(runs, 
     assert result.exit_code == 2 and "not empty and not an exported seqlab model" in result.output
     assert {p.name for p in other.iterdir()} == {"todo.txt"}
     again = runs["runs"]["char"].export(tmp_path / "model")
-    runs["runs"]["lm"].export(again)  # a word LM over a character LM: no stale vocab.json
+    with pytest.raises(ValueError, match="holds an exported model; replace it with overwrite"):
+        runs["runs"]["lm"].export(again)  # never silently over another model's export
+    runs["runs"]["lm"].export(again, overwrite=True)  # a word LM over a char LM: no vocab.json
     assert not (again / "vocab.json").exists() and (again / "tokenizer.json").is_file()
 
 

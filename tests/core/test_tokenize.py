@@ -274,3 +274,26 @@ def test_a_word_corpus_read_as_characters_joins_its_words_with_spaces():
     docs = [words.encode(["xxbos", "one", ",", "two"])]
     chars = chartokens.char_corpus(Corpus("w", words, {"train": docs, "valid": docs}))
     assert chartokens.textify(chars.vocab, chars.split("valid")[0]) == "xxbosone , two"
+
+
+def test_a_char_lm_reads_crlf_line_ends_as_newlines():
+    """A file saved on Windows must not teach a character LM "\\r" (issue 23): the word
+    tokenizer and the labelled readers drop it, and so do the character counts and ids."""
+    from seqlab.data import chartokens
+
+    unix, windows = "one two\nthree\n", "one two\r\nthree\r\n"
+    for per_line in (False, True):
+        assert chartokens.count([windows], per_line) == chartokens.count([unix], per_line)
+        vocab = chartokens.build_vocab(chartokens.count([unix], per_line))
+        enc = chartokens.CharEncoder(vocab)
+        got = enc.documents(windows, True, per_line)
+        assert got.tolist() == enc.documents(unix, True, per_line).tolist()
+    assert "\r" not in chartokens.count(["a\r\nb"])
+
+
+def test_generated_characters_never_show_special_tokens_by_name():
+    from seqlab.data.chartokens import untokenize
+
+    tokens = ["a", "xxbos", "b", "xxwrep", "c", "xxrep", "\n", "xxbos", "d", "xxunk"]
+    assert untokenize(tokens) == "a\nbc\nd\ufffd"
+    assert untokenize(["xxbos", "x"]) == "x"

@@ -134,6 +134,11 @@ def test_predict_text_file_stdin_json_and_out(classifier, tmp_path):
     assert result.exit_code == 0, result.output
     assert target.read_text().split("\t")[2] == "good, nice\n"
 
+    csv_in.write_text('id,text\n1,"good\tnice\nfilm"\n2,bad\n', encoding="utf-8")
+    result = invoke("predict", out, csv_in, "--format", "csv")
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [len(r) for r in rows] == [3, 3] and rows[0][2] == "good\\tnice\\nfilm"
+
 
 def test_predict_errors_leave_no_output(classifier, tmp_path):
     out, _ = classifier

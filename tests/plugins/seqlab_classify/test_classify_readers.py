@@ -75,3 +75,24 @@ def test_format_option_overrides_the_suffix(tmp_path):
     assert guess_format(tmp_path / "x.JSONL") == "jsonl"
     with pytest.raises(DataError, match="unknown format 'xml'"):
         guess_format(tmp_path / "x.csv", "xml")
+
+
+def test_a_header_naming_the_text_column_twice_is_an_error_naming_the_file(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("text,label,text\nfine film,pos,other words\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"two.csv, line 1: the header names column 'text' 2"):
+        read_examples(path)
+
+
+def test_a_list_label_in_jsonl_is_named_a_list_not_missing(tmp_path):
+    path = tmp_path / "l.jsonl"
+    path.write_text('{"text": "fine", "label": ["pos", "neg"]}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"l.jsonl, line 1: the label in 'label' is a list"):
+        read_examples(path)
+
+
+def test_tsv_output_fields_escape_tabs_and_line_breaks():
+    from seqlab.data.labelled import tsv_field
+
+    assert tsv_field("a\tb\nc\r\\d") == "a\\tb\\nc\\r\\\\d"
+    assert "\t" not in tsv_field("x\ty") and "\n" not in tsv_field("x\ny")

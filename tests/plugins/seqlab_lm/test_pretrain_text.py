@@ -73,7 +73,8 @@ def test_resume_rebuilds_a_deleted_cache_and_matches_an_uninterrupted_run(tmp_pa
     # the cache gone and a file changed: the run's data cannot be rebuilt, and we say so
     shutil.rmtree(tmp_path / "cache")
     (d / "a.txt").write_text("changed\n")
-    refused = pretrain("--resume", str(tmp_path / "stopped"))
+    # (the run is complete: --epochs 3 trains on, so its data must be read again)
+    refused = pretrain("--resume", str(tmp_path / "stopped"), "--epochs", "3")
     assert refused.exit_code == 2 and "text files changed since the run started" in refused.output
 
 

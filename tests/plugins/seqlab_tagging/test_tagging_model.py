@@ -170,3 +170,51 @@ def test_softmax_decode_is_the_argmax():
     out = torch.tensor([[[0.0, 2.0, 1.0], [3.0, 0.0, 0.0]]])
     assert head.decode(out, torch.ones(1, 2, dtype=torch.bool)) == [[1, 0]]
     assert head.names([1, 0]) == ["B", "A"]
+
+
+def test_the_bilstm_reads_padded_rows_as_a_packed_one_would():
+    """`in_context` replaced packed sequences (whose backward was quadratic in the sentence's
+    length: a 10k-word sentence trained for minutes); the numbers and gradients are the same."""
+    from torch import nn
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from seqlab_tagging.encoder import in_context
+
+    torch.manual_seed(0)
+    lstm = nn.LSTM(6, 5, batch_first=True, bidirectional=True)
+    lengths = torch.tensor([4, 1, 3, 4])
+    mask = torch.arange(4)[None] < lengths[:, None]
+    h = torch.randn(4, 4, 6, requires_grad=True)
+    packed = pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False)
+    ref = pad_packed_sequence(lstm(packed)[0], batch_first=True)[0]
+    (grad_ref,) = torch.autograd.grad(ref.square().sum(), h)
+    got = in_context(lstm, h, mask)
+    (grad_got,) = torch.autograd.grad(got.square().sum(), h)
+    assert torch.allclose(got, ref, atol=1e-6) and torch.allclose(grad_got, grad_ref, atol=1e-6)
+    assert (got[~mask] == 0).all()
+
+
+def test_the_character_cnn_gives_the_same_vectors_with_any_padding():
+    """Only real words go through the CNN (padding cost bs x L of work); a word's vector does
+    not depend on how many padded rows or positions share its batch."""
+    from seqlab_tagging.wordrep import WordFeatures
+
+    torch.manual_seed(0)
+    wf = WordFeatures(WordFeaturesConfig(n_lower=10, n_shapes=5, n_suffixes=5, n_chars=9)).eval()
+    chars = torch.randint(2, 9, (1, 3, 4))
+    padded = torch.full((3, 7, 4), 1)
+    padded[0, :3] = chars[0]
+    alone, among = wf._chars(chars), wf._chars(padded)
+    assert torch.allclose(alone[0], among[0, :3], atol=1e-6)
+    assert (among[0, 3:] == 0).all() and (among[1:] == 0).all()
+
+
+def test_a_very_long_sentence_is_batched_alone():
+    from seqlab_tagging import data
+
+    vocab = Vocab(["xxunk", "xxpad", "xxbos", "w"])
+    examples = [(["w"] * 5, None) for _ in range(7)] + [(["w"] * 2000, None)]
+    plan = data.batches(examples, vocab, None, bs=8).plan()
+    sizes = sorted(len(b) for b in plan)
+    assert sizes == [1, 7]  # bs 8 fits all rows; the budget keeps 7 short ones off the long one
+    assert len(data.batches(examples[:7], vocab, None, bs=8).plan()) == 1

@@ -159,3 +159,21 @@ def test_write_then_read_round_trips(sents, fmt):
     got = parse(lines(out.getvalue()), f"x.{fmt}")
     assert [s.words for s in got] == words
     assert [s.tags for s in got] == tags
+
+
+def test_a_trailing_tab_or_space_is_not_a_column_so_never_an_empty_tag():
+    """An editor's trailing tab on some lines once made "" a tag (issue 23): span F1 went off
+    for an NER file. Whitespace at a line's end is no field; an empty tag inside is an error."""
+    clean = "EU\tB-ORG\nrejects\tO\n\nPeter\tB-PER\nBlackburn\tI-PER\n"
+    lines = clean.splitlines()
+    trailing = [line + ("\t" if i % 2 == 0 and line else "") for i, line in enumerate(lines)]
+    trailing[1] += "  "
+    for got in (parse(trailing, "t.conll"), parse(trailing, "t.conll", fmt="conll")):
+        assert [s.tags for s in got] == [s.tags for s in parse(lines, "t.conll")]
+        assert all("" not in s.tags for s in got)
+    with pytest.raises(ReadError, match=r"t.conll:2: empty tag in column 3"):
+        parse(["EU\tNNP\tB-ORG", "rejects\tVBZ\t\tx"], "t.conll", tag_col=3)
+    conllu = [line + "\t" if line[:1].isdigit() else line for line in CONLLU.splitlines()]
+    assert [s.tags for s in parse(conllu, "t.conllu")] == [
+        s.tags for s in parse(CONLLU.splitlines(), "t.conllu")
+    ]
