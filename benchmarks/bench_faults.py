@@ -19,11 +19,25 @@ families:
   disk-full    a run on a small tmpfs that fills up (root only; else "skipped: why"), resume
   overwrite    --out naming an existing run, an --encoder run, two runs into one --out
 
+and the probe's families (issue 23):
+
+  threads            --threads / SEQLAB_THREADS far past the cores, or not a number
+  long-sentences     one sentence of thousands of words: refused (file:line, --max-len), or,
+                     with --max-len raised, trained within the time limit
+  output-over-input  predict --out / export / export-model onto what they read, a run's files,
+                     a user's file or another export
+  malformed-fields   trailing tabs in CoNLL, a doubled text column, list and empty labels,
+                     tabs inside a text in TSV output
+  special-files      a directory, a symlink loop, a FIFO, empty stdin, a missing --out folder
+  circular-states    a run killed at a random moment of its start: --out and --resume must
+                     not send the user to each other; --resume of a finished run says so
+
 and the table counts, per family: cases tried; ok (loaded with identical weights, or worked);
 one-line errors (exit 2, one `Error:` line, no traceback: the right answer to bad input);
 tracebacks (any other exception or exit code); hangs (past the time limit); runs left
 unloadable; resumes (or loads) not bit-identical to the uninterrupted run; runs silently
-overwritten. The goal is zeros in the last five columns.
+overwritten; wrong answers (a refusal that does not say what it should, or a command that
+went ahead where it must refuse). The goal is zeros in the last six columns.
 
 A family's cases are generated from --seed, so a figure can be reproduced. Each family is a
 module of benchmarks/faults/ (a new one: a module there and a line in its FAMILIES).

@@ -11,12 +11,15 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+from faults.bounds import fam_long_sentences, fam_threads
+from faults.fields import fam_malformed_fields, fam_special_files
 from faults.fixtures import Fixtures
 from faults.harness import COLUMNS, Tally
 from faults.inputs import fam_long_lines, fam_options
 from faults.overwrite import fam_overwrite
 from faults.stops import fam_disk_full, fam_signal
 from faults.stored import fam_checkpoint, fam_config, fam_model_dir
+from faults.writes import fam_circular_states, fam_output_over_input
 
 FAMILIES: dict[str, Callable[..., None]] = {
     "checkpoint": fam_checkpoint,
@@ -28,8 +31,23 @@ FAMILIES: dict[str, Callable[..., None]] = {
     "sigkill": lambda fx, t, rng, n: fam_signal(fx, t, rng, n, signal.SIGKILL),
     "disk-full": fam_disk_full,
     "overwrite": fam_overwrite,
+    # the probe's families (issue 23)
+    "threads": fam_threads,
+    "long-sentences": fam_long_sentences,
+    "output-over-input": fam_output_over_input,
+    "malformed-fields": fam_malformed_fields,
+    "special-files": fam_special_files,
+    "circular-states": fam_circular_states,
 }
-QUICK = ("checkpoint", "config", "options", "long-lines")
+QUICK = (
+    "checkpoint",
+    "config",
+    "options",
+    "long-lines",
+    "threads",
+    "output-over-input",
+    "special-files",
+)
 
 
 def run_families(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 COLUMNS = ("ok", "one-line", "traceback", "hang", "unloadable", "not-identical", "overwritten")
+COLUMNS += ("wrong",)  # a refusal that does not say what it should, or a run that should refuse
 FAILURES = COLUMNS[2:]
 TIMEOUT = 120  # seconds a single case may take before it counts as a hang
 
@@ -84,7 +85,9 @@ def verdict(code: int | None, output: str, expect: tuple[int, ...] = (0,)) -> st
     return "traceback"
 
 
-def invoke(*args: Any, timeout: int = TIMEOUT, input: str | None = None) -> Outcome:
+def invoke(
+    *args: Any, timeout: int = TIMEOUT, input: str | None = None, env: dict | None = None
+) -> Outcome:
     """`seqlab ARGS` in this process (click's test runner): fast, and exceptions are seen."""
     from click.testing import CliRunner
 
@@ -92,7 +95,7 @@ def invoke(*args: Any, timeout: int = TIMEOUT, input: str | None = None) -> Outc
 
     try:
         with alarm(timeout):
-            result = CliRunner().invoke(cli, [str(a) for a in args], input=input)
+            result = CliRunner().invoke(cli, [str(a) for a in args], input=input, env=env)
     except Hang:
         return Outcome("hang", "", None)
     output = result.output
@@ -159,3 +162,21 @@ def refused(result: Outcome, where: str) -> str:
     if result.kind == "one-line" and where in result.output:
         return "ok"
     return "traceback" if result.kind in ("ok", "one-line") else result.kind
+
+
+def snapshot(paths: list[Path]) -> dict[Path, bytes | None]:
+    """The bytes of each path (None: not there), to tell afterwards what a command changed."""
+    return {p: p.read_bytes() if p.is_file() else None for p in paths}
+
+
+def judge(result: Outcome, says: str | None, kept: dict[Path, bytes | None] | None = None) -> str:
+    """A case's outcome: "overwritten" if a file of `kept` changed; a hang or traceback as it
+    is; with `says`, the right answer is a one-line error containing it ("wrong" otherwise,
+    a success included); with says None, the right answer is to succeed."""
+    if any((p.read_bytes() if p.is_file() else None) != b for p, b in (kept or {}).items()):
+        return "overwritten"
+    if result.kind in ("hang", "traceback"):
+        return result.kind
+    if says is None:
+        return "ok" if result.kind == "ok" else "wrong"
+    return "one-line" if result.kind == "one-line" and says in result.output else "wrong"
