@@ -11,7 +11,9 @@ naming file and line, with what to do about it.
 - CoNLL-U: 10 tab-separated fields per word line; `#` comment lines; multi-word-token lines
   (ID `3-4`) and empty nodes (ID `5.1`) are kept but are not words. The word is FORM; the tag
   is the field named by `tag_field` (upos, xpos, deprel, ...).
-- Text: one sentence per line, words separated by whitespace; blank lines are skipped.
+- Text: a sentence or a paragraph per line, split into sentences and words by
+  seqlab_tagging.rawtext (segtok), each word's character offsets in its line kept; blank lines
+  are skipped.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from seqlab_tagging import rawtext
 
 from seqlab.data.textfiles import check_line_lengths
 
@@ -40,6 +44,8 @@ class Sentence:
     word_lines: list[int]  # index into `lines` of each word's line
     line_no: int  # 1-based line number of the first line in its file
     source: str  # the format it was read from: conll, conllu or text
+    # text: (start, end) of each word in its line, lines[0]; else None (words joined by a space)
+    offsets: list[tuple[int, int]] | None = None
 
 
 def read_lines(path: str | Path) -> list[str]:
@@ -192,12 +198,12 @@ def read_conllu(lines: list[str], name: str, tag_field: str = "upos") -> list[Se
 
 
 def read_text(lines: list[str], name: str) -> list[Sentence]:
-    """One sentence per line, words split on whitespace; no tags."""
+    """A sentence or a paragraph per line, split into sentences of words (rawtext.split), each
+    word's offsets in its line kept; no tags."""
     out = []
     for i, line in enumerate(lines, start=1):
-        words = line.split()
-        if words:
-            out.append(Sentence(words, None, [line], [0] * len(words), i, "text"))
+        for x in rawtext.split(line):
+            out.append(Sentence(x.words, None, [line], [0] * len(x.words), i, "text", x.offsets))
     return _nonempty(out, name, len(lines))
 
 

@@ -153,7 +153,8 @@ def test_write_then_read_round_trips(sents, fmt):
     """What the writers write, the readers read back: same words, same tags."""
     words = [[w for w, _ in s] for s in sents]
     tags = [[t for _, t in s] for s in sents]
-    text_in = parse([" ".join(ws) for ws in words], "-", need_tags=False)
+    # words-only CoNLL input (plain text would be re-tokenized: rawtext)
+    text_in = parse([line for ws in words for line in [*ws, ""]], "-", "conll", need_tags=False)
     out = io.StringIO()
     write(out, "conllu" if fmt == "conllu" else "tsv", text_in, tags)
     got = parse(lines(out.getvalue()), f"x.{fmt}")
