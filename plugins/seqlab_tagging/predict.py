@@ -25,7 +25,7 @@ import torch
 from seqlab.api import Predictor
 from seqlab.store.errors import CheckpointError
 from seqlab.train.trainer import resolve_device
-from seqlab_tagging import data, rawtext
+from seqlab_tagging import data, rawtext, schemes
 from seqlab_tagging.entities import entities as entity_list
 from seqlab_tagging.metrics import span_scheme
 from seqlab_tagging.readers import Sentence, guess_format, parse, read_text, split_lines
@@ -112,7 +112,10 @@ class TaggerPredictor(Predictor):
                 pieces.append((i, item, rawtext.spaced(item)))
         tagged = tag_with_probs(self.model, self.vocab, [w for _, w, _ in pieces], bs, self.device)
         out: list[dict] = [{"words": [], "tags": [], "probs": []} for _ in items]
+        written = (self.meta.get("tag_data") or {}).get("scheme")
         for (i, words, offsets), (tags, probs) in zip(pieces, tagged, strict=True):
+            if written and written != span_scheme(self.labels):
+                tags = schemes.convert(tags, written)
             d = out[i]
             if entities:
                 text = items[i] if isinstance(items[i], str) else " ".join(items[i])
@@ -164,13 +167,17 @@ def read_input(request, tag_data: dict) -> list[Sentence]:
 def check_tag_data(tag_data, where) -> None:
     """How the tagger reads input columns, as its checkpoint says (an edited file: one line)."""
     kinds = {"word_col": int, "tag_col": int, "tag_field": str}
-    if not isinstance(tag_data, dict) or not all(
-        isinstance(tag_data.get(k), t) and not isinstance(tag_data.get(k), bool)
-        for k, t in kinds.items()
+    if (
+        not isinstance(tag_data, dict)
+        or not all(
+            isinstance(tag_data.get(k), t) and not isinstance(tag_data.get(k), bool)
+            for k, t in kinds.items()
+        )
+        or tag_data.get("scheme", "BIO") not in schemes.SCHEMES
     ):
         raise CheckpointError(
             f"{where}: field 'tag_data' must be an object with word_col, tag_col (whole "
-            f"numbers) and tag_field (a string)"
+            f"numbers), tag_field (a string) and optionally scheme (BIO or BIOES)"
         )
 
 
@@ -184,6 +191,7 @@ def predict(request) -> None:
     check_tag_data(tag_data, request.run_dir)
     sentences = read_input(request, tag_data)
     words = [s.words for s in sentences]
+    written = tag_data.get("scheme")  # learnt in another scheme: written in the file's
     if request.entities:
         check_entities(list(model.head.tags), request.run_dir)
         tagged = tag_with_probs(model, vocab, words, request.bs, resolve_device(request.device))
@@ -191,6 +199,8 @@ def predict(request) -> None:
             request.out.write(json.dumps(sentence_entities(s, t, probs)) + "\n")
         return
     tags = tag(model, vocab, words, request.bs, resolve_device(request.device))
+    if written and written != span_scheme(model.head.tags):
+        tags = [schemes.convert(t, written) for t in tags]
     if request.as_json:
         for s, t in zip(sentences, tags, strict=True):
             request.out.write(json.dumps({"words": s.words, "tags": t}) + "\n")

@@ -82,7 +82,8 @@ def blocks(lines: list[str]):
     """(first line number, lines) of each run of non-blank lines."""
     start, block = 0, []  # type: tuple[int, list[str]]
     for i, line in enumerate(lines, start=1):
-        if line.strip():
+        # a byte-order mark alone on a line (files joined end to end: WNUT17's dev) is blank
+        if line.replace("\ufeff", "").strip():
             if not block:
                 start = i
             block.append(line)

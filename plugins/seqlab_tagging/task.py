@@ -71,6 +71,13 @@ class TagSettings(FinetuneSettings):
         "tag may follow which); for span tags it is constrained to valid BIO/BIOES sequences. "
         "[default: on for span tag sets (BIO, BIOES), off for others (POS tags)]",
     )
+    scheme: str = setting(
+        "input",
+        "Span tags: the scheme the tagger learns, BIO or BIOES (E- ends an entity, S- is a "
+        "one-word one); input: the training file's. Predictions are written back in the "
+        "training file's scheme either way.",
+        choices=("input", "BIO", "BIOES"),
+    )
     out_drop: float = setting(
         0.1, "Dropout on the encoder outputs, before the tag layer.", min=0, max=1, max_open=True
     )
@@ -112,7 +119,8 @@ class TagSettings(FinetuneSettings):
 
 @dataclass
 class TagData:
-    splits: dict[str, list[data.Example]]  # (words, tags) examples per split
+    splits: dict[str, list[data.Example]]  # (words, tags) examples per split, as learnt
+    written: str | None = None  # span tags: the training file's scheme (predictions' scheme)
 
     @property
     def tags(self) -> list[str]:
@@ -166,8 +174,16 @@ class Tagging:
             if s.valid is None and s.test is None:
                 raise ValueError("give --valid FILE (and optionally --test FILE) with --train")
             splits = from_files(s)
+        written = span_scheme(data.tag_list(splits["train"]))
+        if s.scheme != "input":
+            if written is None:
+                raise ValueError(f"--scheme {s.scheme}: the training tags are not BIO/BIOES")
+            splits = {
+                k: [(w, schemes.convert(t or (), s.scheme)) for w, t in xs]
+                for k, xs in splits.items()
+            }
         pretrained(s)  # levels and directions, checked before anything is written
-        return TagData(splits)
+        return TagData(splits, written)
 
     def build(self, d: TagData, s: TagSettings) -> Built:
         model, vocab = build_model(d, s)
@@ -192,6 +208,7 @@ class Tagging:
                     "word_col": s.word_col,
                     "tag_col": s.tag_col,
                     "tag_field": s.tag_field,
+                    **({"scheme": d.written} if d.written else {}),
                 },
             },
             pretrained=bool(s.encoder or s.backward_encoder) and not s.from_scratch,
@@ -213,7 +230,10 @@ class Tagging:
         examples = d.splits[split]
         pred = tag(model, vocab, [w for w, _ in examples], s.bs, resolve_device(s.device))
         gold = [list(t or ()) for _, t in examples]
-        scheme = span_scheme(d.tags)
+        scheme = d.written
+        if scheme and scheme != span_scheme(d.tags):  # scored in the file's scheme, as written
+            gold = [schemes.convert(t, scheme) for t in gold]
+            pred = [schemes.convert(t, scheme) for t in pred]
         metrics = scores(gold, pred, scheme)
         headline = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
         confusion_png(gold, pred, out / "confusion.png", f"{split} tokens: {headline}")

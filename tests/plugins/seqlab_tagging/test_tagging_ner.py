@@ -152,3 +152,22 @@ def test_valid_in_another_scheme_than_train_is_refused(tmp_path):
     r = run("finetune", "tag", "--train", tmp_path / "t.conll", "--valid", tmp_path / "v.conll",
             "--out", tmp_path / "run")  # fmt: skip
     assert r.exit_code == 2 and "v.conll: tags in BIO, --train in BIOES" in r.output
+
+
+def test_learnt_in_bioes_written_in_the_files_bio(tmp_path):
+    out = tmp_path / "bioes"
+    r = run(
+        "finetune", "tag", "--train", EXAMPLES / "train.conll", "--valid", EXAMPLES / "dev.conll",
+        *QUICK, "--scheme", "BIOES", "--out", out,
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    meta = json.loads((out / "best.json").read_text())
+    assert "S-PER" in meta["head"]["config"]["tags"] and meta["tag_data"]["scheme"] == "BIO"
+    report = (out / "report.txt").read_text()
+    assert "B-PER" in report and "S-PER" not in report  # scored in the file's scheme
+    r = run("predict", out, EXAMPLES / "dev.conll", "--json")
+    assert r.exit_code == 0, r.output
+    tags = [t for line in r.output.splitlines() for t in json.loads(line)["tags"]]
+    assert "B-PER" in tags and not {t[0] for t in tags} & {"E", "S"}
+    got = seqlab.load(out).predict([["in", "Oslo", ",", "Anna", "met", "Kofi", "."]])[0]
+    assert schemes.is_valid(got["tags"], schemes.BIO) and "B-PER" in got["tags"]
