@@ -72,8 +72,10 @@ def main() -> None:
     rows = [json.loads(x) for x in out.splitlines()]
     words = sum(len(r["words"]) for r in rows)
     found = sum(len(r["entities"]) for r in rows)
-    print(f"{words} words in {len(rows)} sentences, {found} entities: {seconds:.2f} s, "
-          f"{words / seconds:,.0f} words/s (one thread, `seqlab predict RUN FILE --entities`)")
+    print(
+        f"{words} words in {len(rows)} sentences, {found} entities: {seconds:.2f} s, "
+        f"{words / seconds:,.0f} words/s (one thread, `seqlab predict RUN FILE --entities`)"
+    )
 
 
 if __name__ == "__main__":

@@ -125,17 +125,17 @@ def score(gold_path: Path, pred: list[list[str]], seen: set[str]) -> dict:
         "recall": recall_score(gold, pred, zero_division=0),
     }
     tp = n_gold = n_pred = 0  # entities whose surface is no training entity's
+
+    def unseen(words, tags):
+        return {
+            (x.start, x.end, x.type)
+            for x in spans(tags)
+            if " ".join(words[x.start : x.end]) not in seen
+        }
+
     for s, g, p in zip(gold_s, gold, pred, strict=True):
         words = [w for w, _ in s]
-
-        def unseen(tags):
-            return {
-                (x.start, x.end, x.type)
-                for x in spans(tags)
-                if " ".join(words[x.start : x.end]) not in seen
-            }
-
-        gu, pu = unseen(g), unseen(p)
+        gu, pu = unseen(words, g), unseen(words, p)
         tp, n_gold, n_pred = tp + len(gu & pu), n_gold + len(gu), n_pred + len(pu)
     prec, rec = tp / max(n_pred, 1), tp / max(n_gold, 1)
     out["unseen_f1"] = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
@@ -237,7 +237,8 @@ def spacy(files: dict[str, Path], work: Path, logs: Path, venv: Path, quick: boo
 
 
 def table(results: list[dict]) -> str:
-    head = "| corpus | method | span F1 | precision | recall | F1 unseen | train CPU s | predict words/s |"
+    head = "| corpus | method | span F1 | precision | recall | F1 unseen | train CPU s | "
+    head += "predict words/s |"
     lines = [head, "|" + "---|" * 8]
     for r in results:
         if "error" in r:

@@ -17,8 +17,6 @@ tags go to --pred (one per line, a blank line after each sentence).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import peer_io
 
 peer_io.one_thread()

@@ -25,6 +25,10 @@ from torch import Tensor, nn
 
 
 class CRF(nn.Module):
+    _ok_trans: Tensor  # the constraints' buffers: True where a step, first or last tag is allowed
+    _ok_start: Tensor
+    _ok_end: Tensor
+
     def __init__(self, n_tags: int, constraints=None):
         """`constraints`: (trans, start, end) of bools (schemes.allowed), or None: any path."""
         super().__init__()

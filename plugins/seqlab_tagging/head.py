@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab import Batch, Head
-from seqlab_tagging.crf import CRF
 from seqlab_tagging import schemes
+from seqlab_tagging.crf import CRF
 from seqlab_tagging.metrics import scores, span_scheme
 
 

@@ -118,7 +118,8 @@ class TaggerPredictor(Predictor):
                 tags = schemes.convert(tags, written)
             d = out[i]
             if entities:
-                text = items[i] if isinstance(items[i], str) else " ".join(items[i])
+                item = items[i]
+                text = item if isinstance(item, str) else " ".join(item)
                 d.setdefault("entities", []).extend(
                     entity_list(tags, probs, offsets, text, len(d["words"]))
                 )

@@ -8,9 +8,10 @@ keeps `U.S.`, `e-mail`, `5,000` and emoticons whole, and `split_contractions` gi
 segtok returns strings; every one of them is a piece of the text, so offsets come from finding
 each in turn. (Not segtok's web tokenizer, which keeps URLs whole: it also un-escapes `&amp;`,
 so its words are not pieces of the text, and its URL pattern can swallow the words after a
-URL; the property test found both. URLs come out in pieces: `http`, `://`, `x.com`.) Its rules are written for English (and work for languages that write words
-apart with Latin punctuation); for Chinese, Japanese or Thai, which do not put spaces between
-words, give the words already split (CoNLL input) instead.
+URL; the property test found both. URLs come out in pieces: `http`, `://`, `x.com`.)
+Its rules are written for English (and work for languages that write words apart with Latin
+punctuation); for Chinese, Japanese or Thai, which do not put spaces between words, give the
+words already split (CoNLL input) instead.
 """
 
 from __future__ import annotations

@@ -23,9 +23,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from seqlab_tagging import rawtext
-
 from seqlab.data.textfiles import check_line_lengths
+from seqlab_tagging import rawtext
 
 CONLLU_FIELDS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 FORMATS = ("conll", "conllu", "text")

@@ -152,16 +152,19 @@ def check(
     if flat and all(_NUMBER.match(t) for _, _, t in flat):
         i, k, t = flat[0]
         raise SchemeError(
-            i, k, f"the tag column holds numbers ({t!r}, ...), not tags; set --tag-col to the "
-            "tag column"
+            i,
+            k,
+            f"the tag column holds numbers ({t!r}, ...), not tags; set --tag-col to the tag column",
         )
     if words is not None and len(flat) >= 20:
         same = sum(t == words[i][k] for i, k, t in flat)
         if same > 0.9 * len(flat):
             i, k, t = flat[0]
             raise SchemeError(
-                i, k, f"the tag column holds the words ({t!r}, ...), not tags; set --tag-col to "
-                "the tag column"
+                i,
+                k,
+                f"the tag column holds the words ({t!r}, ...), not tags; set --tag-col to "
+                "the tag column",
             )
     scheme = scheme_of([t for _, _, t in flat])
     if scheme == BIOES:  # a BIO entity (B-X not followed by I-X or E-X) in a BIOES file
@@ -171,8 +174,10 @@ def check(
                 p, kind = split_tag(t)
                 if p in ("B", "I") and split_tag(nxt) not in (("I", kind), ("E", kind)):
                     raise SchemeError(
-                        i, k, f"tag {t!r} ends an entity, as BIO writes it, but the file uses "
+                        i,
+                        k,
+                        f"tag {t!r} ends an entity, as BIO writes it, but the file uses "
                         f"E-/S- (BIOES) elsewhere; write the file in one scheme (here E-{kind} "
-                        f"or S-{kind}), e.g. with seqlab_tagging.schemes.convert"
+                        f"or S-{kind}), e.g. with seqlab_tagging.schemes.convert",
                     )
     return scheme

@@ -21,7 +21,14 @@ from seqlab.cli.main import cli
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples"
 MARK = "<!-- runs as written: tests/core/test_examples.py -->"
-GUIDES = ["docs/tagging.md", "docs/ner.md", "docs/classify.md", "docs/tutorial.md", "docs/scale.md", "README.md"]
+GUIDES = [
+    "docs/tagging.md",
+    "docs/ner.md",
+    "docs/classify.md",
+    "docs/tutorial.md",
+    "docs/scale.md",
+    "README.md",
+]
 
 
 def marked_commands(text: str) -> list[str]:

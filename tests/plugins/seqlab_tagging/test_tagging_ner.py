@@ -60,7 +60,8 @@ def test_no_crf_still_gives_a_softmax_tagger(tmp_path):
 
 
 def test_predict_entities_from_raw_text(ner, tmp_path):
-    text = "Anna Smith works for Acme in Paris. Later, Omar met Lena in Oslo.\nIn Lima, Kofi met Mei.\n"
+    text = "Anna Smith works for Acme in Paris. Later, Omar met Lena in Oslo.\n"
+    text += "In Lima, Kofi met Mei.\n"
     (tmp_path / "news.txt").write_text(text)
     r = run("predict", ner, tmp_path / "news.txt", "--entities")
     assert r.exit_code == 0, r.output

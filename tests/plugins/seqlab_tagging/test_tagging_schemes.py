@@ -93,7 +93,7 @@ def test_check_finds_a_number_column():
 
 
 def test_check_finds_the_words_again():
-    words = [["w%d" % i for i in range(30)]]
+    words = [[f"w{i}" for i in range(30)]]
     with pytest.raises(SchemeError, match="holds the words"):
         schemes.check(words, words)
 
