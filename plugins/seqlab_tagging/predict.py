@@ -194,6 +194,8 @@ def predict(request) -> None:
     words = [s.words for s in sentences]
     written = tag_data.get("scheme")  # learnt in another scheme: written in the file's
     if request.entities:
+        if request.format:
+            raise ValueError("--entities writes JSON lines: drop --format")
         check_entities(list(model.head.tags), request.run_dir)
         tagged = tag_with_probs(model, vocab, words, request.bs, resolve_device(request.device))
         for s, (t, probs) in zip(sentences, tagged, strict=True):

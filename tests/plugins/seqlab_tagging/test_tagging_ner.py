@@ -91,6 +91,11 @@ def test_predict_entities_from_conll_input(ner):
             assert row["text"][e["start_char"] : e["end_char"]] == e["text"]
 
 
+def test_entities_with_a_format_is_refused(ner):
+    r = run("predict", ner, EXAMPLES / "dev.conll", "--entities", "--format", "conll")
+    assert r.exit_code == 2 and "--entities writes JSON lines: drop --format" in r.output
+
+
 def test_every_predicted_sequence_is_valid_bio(ner, tmp_path):
     r = run("predict", ner, EXAMPLES / "dev.conll", "--json")
     assert r.exit_code == 0, r.output
