@@ -86,11 +86,11 @@ def write_conll(path: Path, sentences) -> Path:
     return path
 
 
-def splits(name: str, work: Path, quick: bool) -> dict[str, Path]:
+def splits(name: str, work: Path, quick: bool, data: Path = NER) -> dict[str, Path]:
     folder, n_train, n_dev = CORPORA[name]
     out = {}
     for split, n in (("train", n_train), ("dev", n_dev), ("test", None)):
-        sents = blocks(NER / folder / f"{split}.conll")
+        sents = blocks(data / folder / f"{split}.conll")
         if quick:
             n = min(n or 10**9, 300 if split == "train" else 100)
         out[split] = write_conll(work / f"{name}.{split}.conll", sents[:n] if n else sents)
@@ -269,6 +269,7 @@ def main() -> None:
     ap.add_argument("--peers-venv", type=Path,
                     default=Path.home() / ".cache/seqlab-bench/peers-venv")  # fmt: skip
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/peers_ner.md")
+    ap.add_argument("--data", type=Path, default=NER, help="the NER folder (its README)")
     ap.add_argument("--quick", action="store_true", help="300 training sentences (plumbing)")
     ap.add_argument("--merge", nargs="+", type=Path, help="JSON files of earlier runs")
     args = ap.parse_args()
@@ -288,7 +289,7 @@ def main() -> None:
             sys.exit(f"--corpora: {corpus!r} is not one of {', '.join(CORPORA)}")
         work = args.work / corpus
         work.mkdir(parents=True, exist_ok=True)
-        files = splits(corpus, work, args.quick)
+        files = splits(corpus, work, args.quick, args.data)
         seen = surfaces(blocks(files["train"]))
         for row in rows:
             say(f"{corpus}: {row}")
