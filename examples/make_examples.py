@@ -13,6 +13,7 @@ to write them again (the output is the same every time).
     train.conllu dev.conllu test.conllu   part-of-speech tags (UPOS), CoNLL-U
     train.conll dev.conll        named entities (BIO), CoNLL columns: word, tag
     sentences.txt                sentences to tag, one per line
+    news.txt                     raw text with entities, a paragraph per line (docs/ner.md)
 """
 
 from __future__ import annotations
@@ -138,6 +139,21 @@ def main() -> None:
         )
     sentences = [" ".join(w for w, _ in pos_sentence(rng)) for _ in range(4)]
     (HERE / "sentences.txt").write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    (HERE / "news.txt").write_text(news(random.Random(11)), encoding="utf-8")
+
+
+def news(rng: random.Random) -> str:
+    """Paragraphs of raw text as a user has it: punctuation against the words (`Oslo.`,
+    `(Acme)`), several sentences a line; the tokenizer must split them as the CoNLL files are."""
+    paragraphs = []
+    for _ in range(3):
+        sentences = []
+        for _ in range(3):
+            words = [w for w, _ in ner_sentence(rng)]
+            text = " ".join(words[:-1]) + "."
+            sentences.append(text[0].upper() + text[1:].replace(" ,", ","))
+        paragraphs.append(" ".join(sentences))
+    return "\n".join(paragraphs) + "\n"
 
 
 if __name__ == "__main__":

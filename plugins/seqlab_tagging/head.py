@@ -4,6 +4,10 @@ The head maps encoder outputs (bs, L, hidden) to emission scores (bs, L, tags). 
 token's tag is its argmax, the loss is cross-entropy over real tokens. CRF (`crf=True`): the
 loss is the sequence's negative log-likelihood and the tags come from Viterbi, so the head
 learns which tag may follow which. Both losses are per real token, so batches weigh fairly.
+
+For a span tag set (BIO, BIOES) the CRF is constrained (`constrained=True`, the default the
+task gives it): the steps no valid sequence takes are forbidden (seqlab_tagging.schemes), so
+every decoded sequence is a valid set of spans.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab import Batch, Head
+from seqlab_tagging import schemes
 from seqlab_tagging.crf import CRF
 from seqlab_tagging.metrics import scores, span_scheme
 
@@ -22,14 +27,24 @@ from seqlab_tagging.metrics import scores, span_scheme
 class TagHead(Head):
     kind = "tag"
 
-    def __init__(self, encoder: Any, tags: list[str], crf: bool = False, out_drop: float = 0.0):
+    def __init__(
+        self,
+        encoder: Any,
+        tags: list[str],
+        crf: bool = False,
+        out_drop: float = 0.0,
+        constrained: bool = False,
+    ):
         super().__init__()
         if not tags:
             raise ValueError("a tagger needs at least one tag")
         self.tags, self.out_drop = list(tags), out_drop
         self.scheme = span_scheme(self.tags)
+        if constrained and not (crf and self.scheme):
+            raise ValueError("constrained needs a CRF and a span tag set (BIO or BIOES)")
         self.linear = nn.Linear(encoder.out_size, len(self.tags))
-        self.crf = CRF(len(self.tags)) if crf else None
+        rules = schemes.allowed(self.tags, self.scheme) if constrained and self.scheme else None
+        self.crf = CRF(len(self.tags), rules) if crf else None
 
     def forward(self, hidden: Tensor, mask: Tensor | None = None) -> Tensor:
         return self.linear(F.dropout(hidden, self.out_drop, self.training))
@@ -60,7 +75,12 @@ class TagHead(Head):
         return [self.tags[i] for i in ids]
 
     def config(self) -> dict[str, Any]:
-        return {"tags": self.tags, "crf": self.crf is not None, "out_drop": self.out_drop}
+        return {
+            "tags": self.tags,
+            "crf": self.crf is not None,
+            "out_drop": self.out_drop,
+            "constrained": self.crf is not None and self.crf.constrained,
+        }
 
 
 def _mask(batch: Batch, out: Tensor) -> Tensor:

@@ -41,6 +41,25 @@ def span_scores(gold, pred) -> dict[str, float]:
     }
 
 
+def per_type(gold, pred) -> dict[str, dict[str, float]]:
+    """Per entity type: precision, recall, f1 and support (gold spans), seqeval's counting."""
+    from seqeval.metrics import classification_report as span_report
+
+    table = span_report(
+        [list(s) for s in gold], [list(s) for s in pred], output_dict=True, zero_division=0
+    )
+    return {
+        t: {
+            "precision": float(row["precision"]),
+            "recall": float(row["recall"]),
+            "f1": float(row["f1-score"]),
+            "support": int(row["support"]),
+        }
+        for t, row in table.items()
+        if not t.endswith(" avg")
+    }
+
+
 def scores(gold, pred, scheme: str | None) -> dict[str, float]:
     """The epoch metrics: span F1 first (the headline) for span schemes, else accuracy."""
     acc = {"accuracy": token_accuracy(gold, pred)}

@@ -5,7 +5,11 @@ of 10 tab fields, CoNLL columns when lines have tabs, else plain text: one sente
 and writes one `word<TAB>tag` per line with a blank line between sentences. `--format conll`
 or `--format conllu` writes the input's own lines with the predicted tag in the column or
 field the tagger was trained on (CoNLL-U for plain-text input is built from scratch);
-`--json` writes one {"words": [...], "tags": [...]} object per sentence.
+`--json` writes one {"words": [...], "tags": [...]} object per sentence; `--entities` (a
+tagger of BIO/BIOES tags) one {"line", "text", "words", "entities"} object per sentence
+(seqlab_tagging.entities; the character offsets index "text": the input line for plain text,
+the words joined by spaces for CoNLL input). Plain text is split into sentences and words by
+seqlab_tagging.rawtext.
 
 `TaggerPredictor` is the Python facade's (`seqlab.load(RUN).predict(...)`); it and the command
 tag through the same `tag_with_probs`.
@@ -21,7 +25,9 @@ import torch
 from seqlab.api import Predictor
 from seqlab.store.errors import CheckpointError
 from seqlab.train.trainer import resolve_device
-from seqlab_tagging import data
+from seqlab_tagging import data, rawtext, schemes
+from seqlab_tagging.entities import entities as entity_list
+from seqlab_tagging.metrics import span_scheme
 from seqlab_tagging.readers import Sentence, guess_format, parse, read_text, split_lines
 from seqlab_tagging.writers import WRITE_FORMATS, write
 
@@ -71,22 +77,74 @@ def tag_with_probs(
     return out
 
 
+def check_entities(tags: list[str], where) -> None:
+    """Entities need span tags: a POS tagger asked for them is one line."""
+    if span_scheme(tags) is None:
+        shown = ", ".join(tags[:4]) + (", ..." if len(tags) > 4 else "")
+        raise ValueError(
+            f"{where}: this tagger's tags ({shown}) are not BIO/BIOES span tags, so it finds "
+            "no entities; drop --entities (or train on named-entity data)"
+        )
+
+
 class TaggerPredictor(Predictor):
-    """`seqlab.load(...)` of a tagger: predict() gives {"words", "tags", "probs"} per text
-    (a text is split on whitespace, as `seqlab predict` reads text; a word list is taken as
-    it is). "probs": the probability of each chosen tag (see `tag_with_probs`)."""
+    """`seqlab.load(...)` of a tagger: predict() gives {"words", "tags", "probs"} per text (a
+    text is split into sentences and words as `seqlab predict` splits plain text, and its
+    sentences' words and tags joined again; a word list is taken as it is). "probs": the
+    probability of each chosen tag (see `tag_with_probs`). With `entities=True` (span tags
+    only) also "entities": seqlab_tagging.entities' dicts, character offsets into the text
+    (a word list: into its words joined by spaces)."""
 
     kind = "tag"
 
-    def _predict(self, items: list[str | list[str]], bs: int, **options) -> list[dict]:
+    def _predict(
+        self, items: list[str | list[str]], bs: int, entities: bool = False, **options
+    ) -> list[dict]:
         if options:
             raise TypeError(f"a tagger's predict takes no {', '.join(options)}")
-        sentences = [t.split() if isinstance(t, str) else t for t in items]
-        tagged = tag_with_probs(self.model, self.vocab, sentences, bs, self.device)
-        return [
-            {"words": list(words), "tags": tags, "probs": probs}
-            for words, (tags, probs) in zip(sentences, tagged, strict=True)
-        ]
+        if entities:
+            check_entities(self.labels, self.path)
+        pieces = []  # (item index, words, offsets) of every sentence
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                pieces += [(i, x.words, x.offsets) for x in rawtext.split(item)]
+            else:
+                pieces.append((i, item, rawtext.spaced(item)))
+        tagged = tag_with_probs(self.model, self.vocab, [w for _, w, _ in pieces], bs, self.device)
+        out: list[dict] = [{"words": [], "tags": [], "probs": []} for _ in items]
+        written = (self.meta.get("tag_data") or {}).get("scheme")
+        for (i, words, offsets), (tags, probs) in zip(pieces, tagged, strict=True):
+            if written and written != span_scheme(self.labels):
+                tags = schemes.convert(tags, written)
+            d = out[i]
+            if entities:
+                item = items[i]
+                text = item if isinstance(item, str) else " ".join(item)
+                d.setdefault("entities", []).extend(
+                    entity_list(tags, probs, offsets, text, len(d["words"]))
+                )
+            d["words"] += list(words)
+            d["tags"] += tags
+            d["probs"] += probs
+        if entities:
+            for d in out:
+                d.setdefault("entities", [])
+        return out
+
+
+def sentence_entities(s: Sentence, tags: list[str], probs: list[float]) -> dict:
+    """One line of `--entities`: plain text's offsets index its input line; CoNLL input's
+    its words joined by spaces."""
+    if s.offsets is not None:
+        text, offsets = s.lines[0], s.offsets
+    else:
+        text, offsets = " ".join(s.words), rawtext.spaced(s.words)
+    return {
+        "line": s.line_no,
+        "text": text,
+        "words": s.words,
+        "entities": entity_list(tags, probs, offsets, text),
+    }
 
 
 def read_input(request, tag_data: dict) -> list[Sentence]:
@@ -110,13 +168,17 @@ def read_input(request, tag_data: dict) -> list[Sentence]:
 def check_tag_data(tag_data, where) -> None:
     """How the tagger reads input columns, as its checkpoint says (an edited file: one line)."""
     kinds = {"word_col": int, "tag_col": int, "tag_field": str}
-    if not isinstance(tag_data, dict) or not all(
-        isinstance(tag_data.get(k), t) and not isinstance(tag_data.get(k), bool)
-        for k, t in kinds.items()
+    if (
+        not isinstance(tag_data, dict)
+        or not all(
+            isinstance(tag_data.get(k), t) and not isinstance(tag_data.get(k), bool)
+            for k, t in kinds.items()
+        )
+        or tag_data.get("scheme", "BIO") not in schemes.SCHEMES
     ):
         raise CheckpointError(
             f"{where}: field 'tag_data' must be an object with word_col, tag_col (whole "
-            f"numbers) and tag_field (a string)"
+            f"numbers), tag_field (a string) and optionally scheme (BIO or BIOES)"
         )
 
 
@@ -129,9 +191,19 @@ def predict(request) -> None:
     tag_data = meta.get("tag_data", {"word_col": 1, "tag_col": -1, "tag_field": "upos"})
     check_tag_data(tag_data, request.run_dir)
     sentences = read_input(request, tag_data)
-    tags = tag(
-        model, vocab, [s.words for s in sentences], request.bs, resolve_device(request.device)
-    )
+    words = [s.words for s in sentences]
+    written = tag_data.get("scheme")  # learnt in another scheme: written in the file's
+    if request.entities:
+        if request.format:
+            raise ValueError("--entities writes JSON lines: drop --format")
+        check_entities(list(model.head.tags), request.run_dir)
+        tagged = tag_with_probs(model, vocab, words, request.bs, resolve_device(request.device))
+        for s, (t, probs) in zip(sentences, tagged, strict=True):
+            request.out.write(json.dumps(sentence_entities(s, t, probs)) + "\n")
+        return
+    tags = tag(model, vocab, words, request.bs, resolve_device(request.device))
+    if written and written != span_scheme(model.head.tags):
+        tags = [schemes.convert(t, written) for t in tags]
     if request.as_json:
         for s, t in zip(sentences, tags, strict=True):
             request.out.write(json.dumps({"words": s.words, "tags": t}) + "\n")
@@ -145,3 +217,6 @@ def predict(request) -> None:
         tag_data["word_col"],
         tag_data["tag_field"],
     )
+
+
+predict.entities = True  # type: ignore[attr-defined]  # `seqlab predict --entities` works here

@@ -12,7 +12,9 @@ naming file and line, with what to do about it.
 - CoNLL-U: 10 tab-separated fields per word line; `#` comment lines; multi-word-token lines
   (ID `3-4`) and empty nodes (ID `5.1`) are kept but are not words. The word is FORM; the tag
   is the field named by `tag_field` (upos, xpos, deprel, ...).
-- Text: one sentence per line, words separated by whitespace; blank lines are skipped.
+- Text: a sentence or a paragraph per line, split into sentences and words by
+  seqlab_tagging.rawtext (segtok), each word's character offsets in its line kept; blank lines
+  are skipped.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqlab.data.textfiles import check_line_lengths
+from seqlab_tagging import rawtext
 
 CONLLU_FIELDS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 FORMATS = ("conll", "conllu", "text")
@@ -41,6 +44,8 @@ class Sentence:
     word_lines: list[int]  # index into `lines` of each word's line
     line_no: int  # 1-based line number of the first line in its file
     source: str  # the format it was read from: conll, conllu or text
+    # text: (start, end) of each word in its line, lines[0]; else None (words joined by a space)
+    offsets: list[tuple[int, int]] | None = None
 
 
 def read_lines(path: str | Path) -> list[str]:
@@ -77,7 +82,8 @@ def blocks(lines: list[str]):
     """(first line number, lines) of each run of non-blank lines."""
     start, block = 0, []  # type: tuple[int, list[str]]
     for i, line in enumerate(lines, start=1):
-        if line.strip():
+        # a byte-order mark alone on a line (files joined end to end: WNUT17's dev) is blank
+        if line.replace("\ufeff", "").strip():
             if not block:
                 start = i
             block.append(line)
@@ -203,12 +209,12 @@ def read_conllu(lines: list[str], name: str, tag_field: str = "upos") -> list[Se
 
 
 def read_text(lines: list[str], name: str) -> list[Sentence]:
-    """One sentence per line, words split on whitespace; no tags."""
+    """A sentence or a paragraph per line, split into sentences of words (rawtext.split), each
+    word's offsets in its line kept; no tags."""
     out = []
     for i, line in enumerate(lines, start=1):
-        words = line.split()
-        if words:
-            out.append(Sentence(words, None, [line], [0] * len(words), i, "text"))
+        for x in rawtext.split(line):
+            out.append(Sentence(x.words, None, [line], [0] * len(x.words), i, "text", x.offsets))
     return _nonempty(out, name, len(lines))
 
 

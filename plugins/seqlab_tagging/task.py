@@ -19,14 +19,14 @@ from seqlab.settings import SettingError, setting
 from seqlab.tasks import transfer
 from seqlab.tasks.finetune import Built, FinetuneSettings, Scores, paths
 from seqlab.train.trainer import MAX_EPOCHS, resolve_device
-from seqlab_tagging import data
+from seqlab_tagging import data, schemes
 from seqlab_tagging.charlm import SPACE, CharLMReader
 from seqlab_tagging.encoder import TaggerEncoder
 from seqlab_tagging.features import Featurizer
 from seqlab_tagging.head import TagHead
-from seqlab_tagging.metrics import confusion_png, report, scores, span_scheme
+from seqlab_tagging.metrics import confusion_png, per_type, report, scores, span_scheme
 from seqlab_tagging.predict import tag
-from seqlab_tagging.readers import CONLLU_FIELDS, FORMATS, Sentence, read
+from seqlab_tagging.readers import CONLLU_FIELDS, FORMATS, ReadError, Sentence, read
 from seqlab_tagging.wordrep import WordFeaturesConfig
 
 # The longest sentence (words) a tagger trains or scores on by default. GUM's dev and test
@@ -71,10 +71,18 @@ class TagSettings(FinetuneSettings):
         "looks like); the LM's own words are always kept.",
         min=1,
     )
-    crf: bool = setting(
-        False,
+    crf: bool | None = setting(
+        None,
         "Linear-chain CRF with Viterbi decoding instead of a per-token softmax (learns which "
-        "tag may follow which).",
+        "tag may follow which); for span tags it is constrained to valid BIO/BIOES sequences. "
+        "[default: on for span tag sets (BIO, BIOES), off for others (POS tags)]",
+    )
+    scheme: str = setting(
+        "input",
+        "Span tags: the scheme the tagger learns, BIO or BIOES (E- ends an entity, S- is a "
+        "one-word one); input: the training file's. Predictions are written back in the "
+        "training file's scheme either way.",
+        choices=("input", "BIO", "BIOES"),
     )
     out_drop: float = setting(
         0.1, "Dropout on the encoder outputs, before the tag layer.", min=0, max=1, max_open=True
@@ -124,11 +132,20 @@ class TagSettings(FinetuneSettings):
 
 @dataclass
 class TagData:
-    splits: dict[str, list[data.Example]]  # (words, tags) examples per split
+    splits: dict[str, list[data.Example]]  # (words, tags) examples per split, as learnt
+    written: str | None = None  # span tags: the training file's scheme (predictions' scheme)
 
     @property
     def tags(self) -> list[str]:
-        return data.tag_list(self.splits["train"])
+        """The training tags; for a span tag set every B-/I-(/E-/S-) of its types."""
+        seen = data.tag_list(self.splits["train"])
+        scheme = span_scheme(seen)
+        return sorted(schemes.tag_set(schemes.types(seen), scheme)) if scheme else seen
+
+
+def use_crf(s: TagSettings, tags: list[str]) -> bool:
+    """--crf as given, else on for span tag sets: the constrained CRF outputs valid spans."""
+    return s.crf if s.crf is not None else span_scheme(tags) is not None
 
 
 def pretrained(s: TagSettings) -> list[transfer.Pretrained]:
@@ -171,8 +188,16 @@ class Tagging:
                 raise ValueError("give --valid FILE (and optionally --test FILE) with --train")
             splits = from_files(s)
         check_lengths(splits, s)
+        written = span_scheme(data.tag_list(splits["train"]))
+        if s.scheme != "input":
+            if written is None:
+                raise ValueError(f"--scheme {s.scheme}: the training tags are not BIO/BIOES")
+            splits = {
+                k: [(w, schemes.convert(t or (), s.scheme)) for w, t in xs]
+                for k, xs in splits.items()
+            }
         pretrained(s)  # levels and directions, checked before anything is written
-        return TagData(splits)
+        return TagData(splits, written)
 
     def build(self, d: TagData, s: TagSettings) -> Built:
         model, vocab = build_model(d, s)
@@ -197,6 +222,7 @@ class Tagging:
                     "word_col": s.word_col,
                     "tag_col": s.tag_col,
                     "tag_field": s.tag_field,
+                    **({"scheme": d.written} if d.written else {}),
                 },
             },
             pretrained=bool(s.encoder or s.backward_encoder) and not s.from_scratch,
@@ -218,12 +244,16 @@ class Tagging:
         examples = d.splits[split]
         pred = tag(model, vocab, [w for w, _ in examples], s.bs, resolve_device(s.device))
         gold = [list(t or ()) for _, t in examples]
-        scheme = span_scheme(d.tags)
+        scheme = d.written
+        if scheme and scheme != span_scheme(d.tags):  # scored in the file's scheme, as written
+            gold = [schemes.convert(t, scheme) for t in gold]
+            pred = [schemes.convert(t, scheme) for t in pred]
         metrics = scores(gold, pred, scheme)
         headline = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
         confusion_png(gold, pred, out / "confusion.png", f"{split} tokens: {headline}")
         text = report(gold, pred, scheme)
-        return Scores(metrics, text, len(examples), files=["confusion.png"])
+        details = {"per_type": per_type(gold, pred)} if scheme else {}
+        return Scores(metrics, text, len(examples), files=["confusion.png"], details=details)
 
 
 def build_model(d: TagData, s: TagSettings) -> tuple[SeqModel, Vocab]:
@@ -258,7 +288,9 @@ def build_model(d: TagData, s: TagSettings) -> tuple[SeqModel, Vocab]:
     encoder = TaggerEncoder(
         lms, vocab.bos_idx, vocab.pad_idx, featurizer, features, s.context, s.drop, readers
     )
-    head = TagHead(encoder, d.tags, crf=s.crf, out_drop=s.out_drop)
+    crf = use_crf(s, d.tags)
+    constrained = crf and span_scheme(d.tags) is not None
+    head = TagHead(encoder, d.tags, crf=crf, out_drop=s.out_drop, constrained=constrained)
     return SeqModel(encoder, head), vocab
 
 
@@ -278,8 +310,11 @@ def char_reader(pre: transfer.Pretrained, featurizer, s: TagSettings) -> CharLMR
 
 def from_files(s: TagSettings) -> dict[str, list]:
     """(words, tags) examples of --train, --valid and --test; a valid or test tag that train
-    never had is an error naming its file and line."""
+    never had is an error naming its file and line, and so are tags that are no scheme's
+    (checked_scheme). Span tags are read as conlleval reads them and written back valid
+    (schemes.repair: `O I-PER` -> `O B-PER`, the same spans), which the constrained CRF needs."""
     sentences: dict[str, list[Sentence]] = {}
+    found: dict[str, str | None] = {}
     for split in ("train", "valid", "test"):
         path = getattr(s, split)
         if path is not None:
@@ -287,6 +322,8 @@ def from_files(s: TagSettings) -> dict[str, list]:
             for x in sentences[split]:
                 if len(x.words) > s.max_len:
                     raise ValueError(too_long(f"{path}:{x.line_no}", len(x.words), s.max_len))
+            found[split] = checked_scheme(sentences[split], str(path))
+    scheme = found["train"]
     known = {t for x in sentences["train"] for t in x.tags or ()}
     for split in ("valid", "test"):
         for x in sentences.get(split, []):
@@ -297,7 +334,27 @@ def from_files(s: TagSettings) -> dict[str, list]:
                         "--train; a tagger can only predict tags it was trained on (add "
                         "examples to --train)"
                     )
-    return {split: [(x.words, x.tags) for x in xs] for split, xs in sentences.items()}
+    for split, other in found.items():
+        if scheme and other and other != scheme:
+            raise ValueError(
+                f"{getattr(s, split)}: tags in {other}, --train in {scheme}; write both in one "
+                "scheme (seqlab_tagging.schemes.convert)"
+            )
+
+    def tags_of(x: Sentence):
+        return schemes.repair(x.tags or (), scheme) if scheme else x.tags
+
+    return {split: [(x.words, tags_of(x)) for x in xs] for split, xs in sentences.items()}
+
+
+def checked_scheme(sentences: list[Sentence], name: str) -> str | None:
+    """The span scheme of a file's tags (None: not span tags); a tag no scheme allows is a
+    ReadError naming its line (schemes.check)."""
+    try:
+        return schemes.check([x.tags or () for x in sentences], [x.words for x in sentences])
+    except schemes.SchemeError as e:
+        x = sentences[e.sentence]
+        raise ReadError(name, x.line_no + x.word_lines[e.word], str(e)) from None
 
 
 def too_long(where: str, n: int, most: int) -> str:

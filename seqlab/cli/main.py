@@ -223,6 +223,12 @@ def export(corpus, directory, overwrite, quiet):
     help="Machine-readable output: one JSON object per input line.",
 )
 @click.option(
+    "--entities",
+    is_flag=True,
+    help="Taggers of BIO/BIOES tags: one JSON object per sentence with its named entities "
+    "(text, type, start and end word, start_char and end_char, score).",
+)
+@click.option(
     "--format",
     "fmt",
     default=None,
@@ -243,11 +249,12 @@ def export(corpus, directory, overwrite, quiet):
 @threads_option
 @quiet_option
 @user_errors
-def predict(paths, texts, as_json, fmt, out, overwrite, bs, device, quiet):
+def predict(paths, texts, as_json, entities, fmt, out, overwrite, bs, device, quiet):
     """Predict with the fine-tuned run in RUN_DIR (or a model directory of `seqlab
     export-model`) for each text of INPUT (a file, or - for stdin) or of --text. The run's
     task decides what a prediction is: a classifier prints label and probability per line;
-    a tagger prints one `word<TAB>tag` per line, a blank line between sentences. Several
+    a tagger prints one `word<TAB>tag` per line, a blank line between sentences (plain text
+    is split into sentences and words first; --entities gives the named entities). Several
     classifier runs (e.g. a forward and a backward one, ULMFiT's bidirectional ensemble)
     predict together: their class probabilities are averaged.
 
@@ -257,6 +264,7 @@ def predict(paths, texts, as_json, fmt, out, overwrite, bs, device, quiet):
       seqlab predict runs/genre reviews.txt --json
       cat sentences.txt | seqlab predict runs/genre -
       seqlab predict runs/genre-fwd runs/genre-bwd reviews.txt
+      seqlab predict runs/ner news.txt --entities
     """
     from seqlab.tasks.predict import make_request, with_others
     from seqlab.tasks.predict import predict as run_predictor
@@ -280,6 +288,7 @@ def predict(paths, texts, as_json, fmt, out, overwrite, bs, device, quiet):
         texts=list(texts) or None,
         input=input,
         as_json=as_json,
+        entities=entities,
         format=fmt,
         bs=bs,
         device=device,

@@ -142,6 +142,7 @@ class Scores:
     report: str
     n: int
     files: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # more for scores.json's "metrics"
 
 
 @dataclass
@@ -157,7 +158,7 @@ class Result:
         return {
             "split": self.split,
             "n": self.scores.n,
-            "metrics": self.scores.metrics,
+            "metrics": {**self.scores.metrics, **self.scores.details},
             "seconds": round(self.seconds, 3),
         }
 

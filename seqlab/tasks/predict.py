@@ -4,7 +4,9 @@ A fine-tuning plugin registers a function under its head's kind in the entry-poi
 `seqlab.predictors` (e.g. `classify = "seqlab_classify.predict:predict"`). The core finds the
 run's checkpoint (or reads an exported model directory's config.json, seqlab.store.modeldir), and
 calls that function with a `PredictRequest`; the function loads the model (`request.load()`),
-reads the input in its own format, and writes its output to `request.out`. Whatever it writes
+reads the input in its own format, and writes its output to `request.out`. A predictor that
+averages several runs says so with an `averages = True` attribute, one that finds entities
+(`--entities`) with `entities = True`. Whatever it writes
 reaches stdout or the `--out` file only when it returns: an error never leaves half an output
 file.
 """
@@ -40,6 +42,7 @@ class PredictRequest:
     texts: list[str] | None = None  # --text values (in order), when given
     input: Path | None = None  # FILE, or STDIN for "-"
     as_json: bool = False  # --json: one JSON object per input line
+    entities: bool = False  # --entities: the named entities found (taggers of span tags)
     format: str | None = None  # --format, for the predictor to interpret (None: its default)
     bs: int = 64
     device: str = "auto"
@@ -152,8 +155,13 @@ def predict(request: PredictRequest) -> str:
     """Run the predictor; returns everything it wrote. Several runs only where the predictor
     says it averages them (its `averages` attribute)."""
     predictor = predictor_for(request.meta, request.stem)
+    kind = request.meta["head"]["kind"]
     if request.others and not getattr(predictor, "averages", False):
-        kind = request.meta["head"]["kind"]
         raise ValueError(f"runs with a {kind!r} head predict one at a time; give one RUN_DIR")
+    if request.entities and not getattr(predictor, "entities", False):
+        raise ValueError(
+            f"--entities: {request.run_dir} is a {kind!r} model, which finds no entities; "
+            "give a tagger trained on BIO/BIOES tags, or drop --entities"
+        )
     predictor(request)
     return request.out.getvalue()

@@ -21,7 +21,14 @@ from seqlab.cli.main import cli
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples"
 MARK = "<!-- runs as written: tests/core/test_examples.py -->"
-GUIDES = ["docs/tagging.md", "docs/classify.md", "docs/tutorial.md", "docs/scale.md", "README.md"]
+GUIDES = [
+    "docs/tagging.md",
+    "docs/ner.md",
+    "docs/classify.md",
+    "docs/tutorial.md",
+    "docs/scale.md",
+    "README.md",
+]
 
 
 def marked_commands(text: str) -> list[str]:
@@ -50,7 +57,7 @@ def run_line(line: str, cwd: Path) -> None:
         (cwd / target).write_text(result.stdout, encoding="utf-8")
 
 
-@pytest.mark.parametrize("guide", ["docs/tagging.md", "docs/classify.md"])
+@pytest.mark.parametrize("guide", ["docs/tagging.md", "docs/ner.md", "docs/classify.md"])
 def test_the_guides_commands_run_as_written(guide, tmp_path, monkeypatch):
     commands = marked_commands((ROOT / guide).read_text(encoding="utf-8"))
     assert len(commands) >= 5, f"{guide}: its marked block is gone"

@@ -75,3 +75,14 @@ def test_several_runs_need_one_head_kind_and_a_predictor_that_averages(tmp_path)
     request = with_others(make_request(tag, texts=["a"]), [fake_run(tmp_path / "tag2", "tag")])
     with pytest.raises(ValueError, match="'tag' head predict one at a time"):
         predict(request)
+
+
+def test_entities_only_from_a_predictor_that_finds_them(tmp_path):
+    """--entities reaches only a predictor marked `entities = True` (the tagger's)."""
+    from seqlab.tasks.predict import predict
+
+    (tmp_path / "clf").mkdir()
+    request = make_request(fake_run(tmp_path / "clf", "classify"), texts=["a"], entities=True)
+    with pytest.raises(ValueError, match="--entities: .* is a 'classify' model, which finds no"):
+        predict(request)
+    assert getattr(predictor_for({"head": {"kind": "tag"}}, tmp_path), "entities", False)

@@ -105,3 +105,77 @@ def test_training_learns_a_transition_rule():
         crf.nll(emit, tags, mask).sum().backward()
         opt.step()
     assert crf.viterbi(emit, mask).tolist() == tags.tolist()
+
+
+# -- constrained to valid BIO / BIOES sequences ------------------------------------------------
+
+from seqlab_tagging import schemes  # noqa: E402
+
+
+@st.composite
+def constrained_inputs(draw):
+    scheme = draw(st.sampled_from([schemes.BIO, schemes.BIOES]))
+    types = draw(st.sampled_from([["PER"], ["PER", "LOC"]]))
+    tags = schemes.tag_set(types, scheme)
+    bs = draw(st.integers(1, 3))
+    width = draw(st.integers(1, 4 if len(tags) <= 5 else 3))
+    lengths = draw(st.lists(st.integers(1, width), min_size=bs, max_size=bs))
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
+    crf = CRF(len(tags), schemes.allowed(tags, scheme))
+    with torch.no_grad():
+        for p in crf.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 3)
+    emit = torch.randn(bs, width, len(tags), generator=g) * 5
+    mask = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+    return crf, emit, mask, lengths, tags, scheme
+
+
+def valid_scores(crf, emit, n, tags, scheme):
+    return {
+        seq: s
+        for seq, s in brute_scores(crf, emit, n).items()
+        if schemes.is_valid([tags[i] for i in seq], scheme)
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(constrained_inputs())
+def test_constrained_viterbi_is_valid_and_the_best_valid_sequence(inputs):
+    """Whatever the scores, every decoded sequence is valid BIO/BIOES, and the best of them."""
+    crf, emit, mask, lengths, tags, scheme = inputs
+    paths = crf.viterbi(emit, mask)
+    for row, n in enumerate(lengths):
+        found = tuple(paths[row, :n].tolist())
+        assert schemes.is_valid([tags[i] for i in found], scheme), [tags[i] for i in found]
+        scores = valid_scores(crf, emit[row], n, tags, scheme)
+        assert abs(scores[found] - max(scores.values())) < 1e-3
+
+
+@settings(max_examples=60, deadline=None)
+@given(constrained_inputs())
+def test_constrained_nll_and_marginals_are_over_valid_sequences(inputs):
+    crf, emit, mask, lengths, tags, scheme = inputs
+    gold = crf.viterbi(emit, mask)  # a valid sequence
+    nll = crf.nll(emit, gold, mask).detach()
+    marginals = crf.marginals(emit, mask)
+    for row, n in enumerate(lengths):
+        scores = valid_scores(crf, emit[row], n, tags, scheme)
+        log_z = torch.logsumexp(torch.tensor(list(scores.values())), 0)
+        want_nll = float(log_z) - scores[tuple(gold[row, :n].tolist())]
+        assert abs(float(nll[row]) - want_nll) < 1e-3
+        want = torch.zeros(n, crf.n_tags)
+        for seq, s in scores.items():
+            for t, y in enumerate(seq):
+                want[t, y] += torch.exp(torch.tensor(s) - log_z)
+        assert torch.allclose(marginals[row, :n], want, atol=1e-4)
+
+
+def test_constrained_training_has_finite_gradients():
+    tags = schemes.tag_set(["PER"], schemes.BIOES)
+    crf = CRF(len(tags), schemes.allowed(tags, schemes.BIOES))
+    emit = torch.randn(2, 4, len(tags), requires_grad=True)
+    gold = torch.tensor([[1, 2, 3, 0], [4, 0, -100, -100]])  # B I E O ; S O
+    mask = gold != -100
+    crf.nll(emit, gold, mask).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in crf.parameters())
+    assert torch.isfinite(emit.grad).all()

@@ -57,6 +57,12 @@ def test_conll_columns_and_docstart():
     assert parse(lines(CONLL), "x.conll", word_col=2, tag_col=-1)[1].words == ["NNP"]
 
 
+def test_a_line_of_only_a_byte_order_mark_or_a_tab_separates_sentences():
+    """Real files have both (WNUT17: a TAB line between sentences, a BOM line at the end)."""
+    got = parse(["a\tO", "\t", "b\tB-X", "\ufeff", ""], "x.conll")
+    assert [(s.words, s.tags) for s in got] == [(["a"], ["O"]), (["b"], ["B-X"])]
+
+
 def test_writers_give_back_the_input_when_tags_are_gold():
     for text, name, fmt in ((CONLLU, "x.conllu", "conllu"), (CONLL, "x.conll", "conll")):
         sentences = parse(lines(text), name)
@@ -153,7 +159,8 @@ def test_write_then_read_round_trips(sents, fmt):
     """What the writers write, the readers read back: same words, same tags."""
     words = [[w for w, _ in s] for s in sents]
     tags = [[t for _, t in s] for s in sents]
-    text_in = parse([" ".join(ws) for ws in words], "-", need_tags=False)
+    # words-only CoNLL input (plain text would be re-tokenized: rawtext)
+    text_in = parse([line for ws in words for line in [*ws, ""]], "-", "conll", need_tags=False)
     out = io.StringIO()
     write(out, "conllu" if fmt == "conllu" else "tsv", text_in, tags)
     got = parse(lines(out.getvalue()), f"x.{fmt}")

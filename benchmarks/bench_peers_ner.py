@@ -1,0 +1,315 @@
+"""Named entities side by side: seqlab against a baseline and spaCy, on real English NER data.
+
+Corpora (../shared/data/ner/, its README): WNUT17 (train -> test) and WikiANN-en (train ->
+test), plus a WikiANN row trained on its first 5,000 sentences (the small-data regime). dev
+picks each tool's best checkpoint (WikiANN: its first 2,000 sentences, to keep the per-epoch
+scoring cheap); nothing is chosen on test.
+
+Rows:
+  mft       each word's most frequent training tag (an unseen word: O), fixed to valid BIO
+  spacy     spaCy 3 `ner` from scratch, `spacy init config -p ner --optimize efficiency`,
+            `spacy train` (peers/spacy_ner.py), in the peers' virtual environment
+  seqlab    the default command: `seqlab finetune tag --train T --valid D --test X`
+
+Columns: span F1 (micro, seqeval's default counting, the CoNLL script's), precision, recall;
+F1 on entities whose surface form (its words) never is an entity in train ("unseen": gold
+and predicted entities restricted to such surfaces); train CPU s (the training process's own
+CPU, getrusage); predict words/s (test words / CPU seconds of tagging them: seqlab's is
+`seqlab predict RUN test.conll` minus the same on one sentence, spaCy's `nlp.pipe` over the
+test Docs). One CPU thread everywhere. Scores are computed here, the same way for every row,
+from each tool's predicted test tags.
+
+spaCy is never a seqlab dependency: it is pip-installed into the peers' own virtual environment
+(--peers-venv, default ~/.cache/seqlab-bench/peers-venv, shared with bench_peers_tag.py) when
+it does not import there; a failed install or run prints one line instead of its row.
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_peers_ner.py [--corpora wnut17,wikiann-en,...]
+        [--rows mft,spacy,seqlab] [--work DIR] [--out benchmarks/results/peers_ner.md]
+        [--quick]
+
+Writes the table to --out (also after each row) and every figure to the same name with .json;
+--merge A.json B.json --out X.md makes one table of several runs' rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NER = ROOT.parent / "shared" / "data" / "ner"
+PEERS = Path(__file__).resolve().parent / "peers"
+CORPORA = {  # name: (folder, training sentences (None: all), dev sentences (None: all))
+    "wnut17": ("wnut17", None, None),
+    "wikiann-en": ("wikiann-en", None, 2000),
+    "wikiann-en-5k": ("wikiann-en", 5000, 2000),
+}
+ROWS = ("mft", "spacy", "seqlab")
+NAMES = {
+    "mft": "most frequent tag per word",
+    "spacy": "spaCy 3 `ner`, `init config -p ner --optimize efficiency`, `spacy train`",
+    "seqlab": "**seqlab default: `seqlab finetune tag --train T --valid D --test X`**",
+}
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def blocks(path: Path) -> list[list[tuple[str, str]]]:
+    """(word, tag) sentences of a CoNLL file (a TAB-only or BOM-only line is blank, as in
+    WNUT17)."""
+    out, cur = [], []
+    for line in path.read_text(encoding="utf-8-sig").split("\n"):
+        line = line.rstrip("\r")
+        if not line.replace("\ufeff", "").strip():
+            if cur:
+                out.append(cur)
+            cur = []
+            continue
+        cols = line.split("\t") if "\t" in line else line.split()
+        cur.append((cols[0], cols[-1]))
+    if cur:
+        out.append(cur)
+    return out
+
+
+def write_conll(path: Path, sentences) -> Path:
+    path.write_text("".join("".join(f"{w}\t{t}\n" for w, t in s) + "\n" for s in sentences))
+    return path
+
+
+def splits(name: str, work: Path, quick: bool, data: Path = NER) -> dict[str, Path]:
+    folder, n_train, n_dev = CORPORA[name]
+    out = {}
+    for split, n in (("train", n_train), ("dev", n_dev), ("test", None)):
+        sents = blocks(data / folder / f"{split}.conll")
+        if quick:
+            n = min(n or 10**9, 300 if split == "train" else 100)
+        out[split] = write_conll(work / f"{name}.{split}.conll", sents[:n] if n else sents)
+    return out
+
+
+def tags_of(path: Path) -> list[list[str]]:
+    return [[t for _, t in s] for s in blocks(path)]
+
+
+def surfaces(sentences) -> set[str]:
+    from seqlab_tagging.schemes import spans
+
+    out = set()
+    for s in sentences:
+        words = [w for w, _ in s]
+        out |= {" ".join(words[x.start : x.end]) for x in spans([t for _, t in s])}
+    return out
+
+
+def score(gold_path: Path, pred: list[list[str]], seen: set[str]) -> dict:
+    from seqeval.metrics import f1_score, precision_score, recall_score
+
+    from seqlab_tagging.schemes import BIO, repair, spans
+
+    gold_s = blocks(gold_path)
+    gold = [[t for _, t in s] for s in gold_s]
+    pred = [repair(p, BIO) for p in pred]
+    out = {
+        "f1": f1_score(gold, pred, zero_division=0),
+        "precision": precision_score(gold, pred, zero_division=0),
+        "recall": recall_score(gold, pred, zero_division=0),
+    }
+    tp = n_gold = n_pred = 0  # entities whose surface is no training entity's
+
+    def unseen(words, tags):
+        return {
+            (x.start, x.end, x.type)
+            for x in spans(tags)
+            if " ".join(words[x.start : x.end]) not in seen
+        }
+
+    for s, g, p in zip(gold_s, gold, pred, strict=True):
+        words = [w for w, _ in s]
+        gu, pu = unseen(words, g), unseen(words, p)
+        tp, n_gold, n_pred = tp + len(gu & pu), n_gold + len(gu), n_pred + len(pu)
+    prec, rec = tp / max(n_pred, 1), tp / max(n_gold, 1)
+    out["unseen_f1"] = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    out["unseen_n"] = n_gold
+    return out
+
+
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(cmd: list, log: Path, env: dict | None = None) -> tuple[int, float, str]:
+    """(exit code, CPU seconds of the child, its output), the output also in `log`."""
+    before = children_cpu()
+    with log.open("w") as f:
+        done = subprocess.run([str(c) for c in cmd], stdout=f, stderr=subprocess.STDOUT, env=env)
+    return done.returncode, children_cpu() - before, log.read_text(errors="replace")
+
+
+def one_thread_env() -> dict:
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", SEQLAB_THREADS="1")
+    return env
+
+
+class RowError(Exception):
+    pass
+
+
+def mft(files: dict[str, Path], work: Path) -> dict:
+    from seqlab_tagging.schemes import BIO, repair
+
+    start = time.process_time()
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for s in blocks(files["train"]):
+        for w, t in s:
+            counts[w][t] += 1
+    best = {w: c.most_common(1)[0][0] for w, c in counts.items()}
+    train_cpu = time.process_time() - start
+    test = blocks(files["test"])
+    start = time.process_time()
+    pred = [repair([best.get(w, "O") for w, _ in s], BIO) for s in test]
+    predict_cpu = time.process_time() - start
+    words = sum(len(s) for s in test)
+    return {"pred": pred, "train_cpu_s": train_cpu, "wps": words / max(predict_cpu, 1e-9)}
+
+
+def seqlab(files: dict[str, Path], work: Path, logs: Path) -> dict:
+    out = work / "seqlab-run"
+    base = [sys.executable, "-m", "seqlab"]
+    cmd = [*base, "finetune", "tag", "--train", files["train"], "--valid", files["dev"]]
+    cmd += ["--test", files["test"], "--out", out, "--overwrite", "--quiet"]
+    env = one_thread_env()
+    env["SEQLAB_CACHE"] = str(work / "cache")
+    rc, train_cpu, text = run(cmd, logs / f"{work.name}.seqlab-train.log", env)
+    if rc != 0:
+        raise RowError(f"seqlab finetune tag failed: {text.strip().splitlines()[-1:]}")
+    pred_json = work / "seqlab-pred.jsonl"
+    rc, cpu, text = run([*base, "predict", out, files["test"], "--json", "--out", pred_json],
+                        logs / f"{work.name}.seqlab-predict.log", env)  # fmt: skip
+    one = write_conll(work / "one.conll", blocks(files["test"])[:1])
+    rc2, cpu_one, _ = run([*base, "predict", out, one, "--json"], logs / "one.log", env)
+    if rc or rc2:
+        raise RowError(f"seqlab predict failed: {text.strip().splitlines()[-1:]}")
+    pred = [json.loads(x)["tags"] for x in pred_json.read_text().splitlines()]
+    words = sum(len(p) for p in pred)
+    return {"pred": pred, "train_cpu_s": train_cpu, "wps": words / max(cpu - cpu_one, 1e-9)}
+
+
+def peers_python(venv: Path, logs: Path) -> Path:
+    python = venv / "bin" / "python"
+    if not python.exists():
+        rc, _, text = run([sys.executable, "-m", "venv", venv], logs / "venv.log")
+        if rc:
+            raise RowError(f"cannot create {venv}: {text.strip()[-200:]}")
+    if subprocess.run([python, "-c", "import spacy"], capture_output=True).returncode:
+        say(f"  installing spaCy into {venv}")
+        rc, _, text = run([python, "-m", "pip", "install", "-q", "spacy"], logs / "pip.log")
+        if rc:
+            raise RowError(f"pip install spacy failed: {text.strip().splitlines()[-1:]}")
+    return python
+
+
+def spacy(files: dict[str, Path], work: Path, logs: Path, venv: Path, quick: bool) -> dict:
+    python = peers_python(venv, logs)
+    pred = work / "spacy-pred.txt"
+    cmd = [python, PEERS / "spacy_ner.py", "--train", files["train"], "--dev", files["dev"],
+           "--test", files["test"], "--work", work / "spacy", "--pred", pred]  # fmt: skip
+    rc, _, text = run(cmd + (["--quick"] if quick else []), logs / f"{work.name}.spacy.log",
+                      one_thread_env())  # fmt: skip
+    results = [x for x in text.splitlines() if x.startswith("RESULT ")]
+    if rc or not results:
+        raise RowError(f"spaCy failed (exit {rc}): {text.strip().splitlines()[-1:]}")
+    got = json.loads(results[-1][len("RESULT ") :])
+    tags = [b.split("\n") for b in pred.read_text().strip("\n").split("\n\n")]
+    return {"pred": tags, "train_cpu_s": got["train_cpu_s"],
+            "wps": got["predict_words"] / max(got["predict_cpu_s"], 1e-9)}  # fmt: skip
+
+
+def table(results: list[dict]) -> str:
+    head = "| corpus | method | span F1 | precision | recall | F1 unseen | train CPU s | "
+    head += "predict words/s |"
+    lines = [head, "|" + "---|" * 8]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['corpus']} | {NAMES[r['row']]} | {r['error']} | | | | | |")
+            continue
+        lines.append(
+            f"| {r['corpus']} | {NAMES[r['row']]} | {r['f1']:.4f} | {r['precision']:.4f} | "
+            f"{r['recall']:.4f} | {r['unseen_f1']:.4f} | {r['train_cpu_s']:.0f} | "
+            f"{r['wps']:,.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(results: list[dict], out: Path, command: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    git = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                         text=True).stdout.strip()  # fmt: skip
+    note = f"`{command}` at {git}, one CPU thread per command.\n\n"
+    out.write_text(note + table(results))
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--corpora", default="wnut17,wikiann-en,wikiann-en-5k")
+    ap.add_argument("--rows", default=",".join(ROWS))
+    ap.add_argument("--work", type=Path, default=Path.home() / ".cache/seqlab-bench/peers-ner")
+    ap.add_argument("--peers-venv", type=Path,
+                    default=Path.home() / ".cache/seqlab-bench/peers-venv")  # fmt: skip
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/peers_ner.md")
+    ap.add_argument("--data", type=Path, default=NER, help="the NER folder (its README)")
+    ap.add_argument("--quick", action="store_true", help="300 training sentences (plumbing)")
+    ap.add_argument("--merge", nargs="+", type=Path, help="JSON files of earlier runs")
+    args = ap.parse_args()
+    command = "python benchmarks/bench_peers_ner.py " + " ".join(sys.argv[1:])
+    if args.merge:
+        write([r for p in args.merge for r in json.loads(p.read_text())], args.out, command)
+        return
+    rows = [r for r in args.rows.split(",") if r]
+    for r in rows:
+        if r not in ROWS:
+            sys.exit(f"--rows: {r!r} is not one of {', '.join(ROWS)}")
+    logs = args.work / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    results = []
+    for corpus in args.corpora.split(","):
+        if corpus not in CORPORA:
+            sys.exit(f"--corpora: {corpus!r} is not one of {', '.join(CORPORA)}")
+        work = args.work / corpus
+        work.mkdir(parents=True, exist_ok=True)
+        files = splits(corpus, work, args.quick, args.data)
+        seen = surfaces(blocks(files["train"]))
+        for row in rows:
+            say(f"{corpus}: {row}")
+            try:
+                if row == "mft":
+                    got = mft(files, work)
+                elif row == "spacy":
+                    got = spacy(files, work, logs, args.peers_venv, args.quick)
+                else:
+                    got = seqlab(files, work, logs)
+                result = {"corpus": corpus, "row": row, **score(files["test"], got["pred"], seen),
+                          "train_cpu_s": got["train_cpu_s"], "wps": got["wps"]}  # fmt: skip
+            except RowError as e:
+                say(f"  {e}")
+                result = {"corpus": corpus, "row": row, "error": str(e)}
+            results.append(result)
+            say(f"  {json.dumps({k: v for k, v in result.items() if k != 'row'})}")
+            write(results, args.out, command)
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
