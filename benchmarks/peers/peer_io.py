@@ -88,6 +88,20 @@ def spacy(*args: str) -> None:
         sys.exit(f"spacy {args[0]} failed (exit {done.returncode})")
 
 
+def spacy_train(cfg, train, dev, out, seed: int, quick: bool) -> float:
+    """`spacy train CFG` on the .spacy files TRAIN and DEV into OUT (model-best inside);
+    the CPU seconds it took (its own process)."""
+    overrides = [
+        "--paths.train", str(train), "--paths.dev", str(dev),
+        "--system.seed", str(seed), "--training.seed", str(seed),
+    ]  # fmt: skip
+    if quick:
+        overrides += ["--training.max_steps", "20", "--training.eval_frequency", "10"]
+    before = children_cpu()
+    spacy("train", str(cfg), "--output", str(out), *overrides)
+    return children_cpu() - before
+
+
 def result(**fields) -> None:
     """The line the bench reads: `RESULT {json}`, last on stdout."""
     sys.stdout.flush()

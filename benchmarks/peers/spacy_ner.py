@@ -72,15 +72,9 @@ def main() -> None:
         "init", "config", str(cfg), "--lang", "en", "--pipeline", "ner",
         "--optimize", args.optimize, "--force",
     )  # fmt: skip
-    overrides = [
-        "--paths.train", str(work / "train.spacy"), "--paths.dev", str(work / "dev.spacy"),
-        "--system.seed", str(args.seed), "--training.seed", str(args.seed),
-    ]  # fmt: skip
-    if args.quick:
-        overrides += ["--training.max_steps", "20", "--training.eval_frequency", "10"]
-    before = peer_io.children_cpu()
-    peer_io.spacy("train", str(cfg), "--output", str(work / "model"), *overrides)
-    train_cpu = peer_io.children_cpu() - before
+    train_cpu = peer_io.spacy_train(
+        cfg, work / "train.spacy", work / "dev.spacy", work / "model", args.seed, args.quick
+    )
 
     best = spacy.load(work / "model" / "model-best")
     test = read_conll(args.test)

@@ -52,16 +52,10 @@ def main() -> None:
     for split in ("train", "dev"):
         src = upos_as_xpos(getattr(args, split), work / f"{split}.conllu")
         peer_io.spacy("convert", str(src), str(work / "corpus"), "--converter", "conllu")
-    overrides = [
-        "--paths.train", str(work / "corpus" / "train.spacy"),
-        "--paths.dev", str(work / "corpus" / "dev.spacy"),
-        "--system.seed", str(args.seed), "--training.seed", str(args.seed),
-    ]  # fmt: skip
-    if args.quick:
-        overrides += ["--training.max_steps", "20", "--training.eval_frequency", "10"]
-    before = peer_io.children_cpu()
-    peer_io.spacy("train", str(cfg), "--output", str(work / "model"), *overrides)
-    train_cpu = peer_io.children_cpu() - before
+    corpus = work / "corpus"
+    train_cpu = peer_io.spacy_train(
+        cfg, corpus / "train.spacy", corpus / "dev.spacy", work / "model", args.seed, args.quick
+    )
 
     import spacy as sp
     from spacy.tokens import Doc

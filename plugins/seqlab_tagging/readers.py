@@ -23,6 +23,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from seqlab.data.textfiles import check_line_lengths
 from seqlab_tagging import rawtext
@@ -242,17 +243,11 @@ def guess_format(name: str, lines: list[str]) -> str:
     return "conll" if "\t" in first else "text"
 
 
-def read(
-    path: str | Path,
-    fmt: str = "auto",
-    word_col: int = 1,
-    tag_col: int = -1,
-    tag_field: str = "upos",
-    need_tags: bool = True,
-) -> list[Sentence]:
-    """Read the file `path` ("-": stdin) in format `fmt` (auto: see `guess_format`)."""
+def read(path: str | Path, *args: Any, **kwargs: Any) -> list[Sentence]:
+    """Read the file `path` ("-": stdin); the other arguments are `parse`'s (fmt, word_col,
+    tag_col, tag_field, need_tags)."""
     name = "<stdin>" if str(path) == "-" else str(path)
-    return parse(read_lines(path), name, fmt, word_col, tag_col, tag_field, need_tags)
+    return parse(read_lines(path), name, *args, **kwargs)
 
 
 def parse(
