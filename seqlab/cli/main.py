@@ -191,12 +191,18 @@ def export(corpus, directory, quiet):
     default=None,
     help="Write here instead of stdout (only when everything succeeded).",
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Also list what weighed most for each prediction (classifiers with the n-gram "
+    "channel: the n-grams and their weights toward the predicted label).",
+)
 @click.option("--bs", type=POSITIVE, default=64, show_default=True, help="Examples per batch.")
 @device_option
 @threads_option
 @quiet_option
 @user_errors
-def predict(paths, texts, as_json, fmt, out, bs, device, quiet):
+def predict(paths, texts, as_json, fmt, out, explain, bs, device, quiet):
     """Predict with the fine-tuned run in RUN_DIR (or a model directory of `seqlab
     export-model`) for each text of INPUT (a file, or - for stdin) or of --text. The run's
     task decides what a prediction is: a classifier prints label and probability per line;
@@ -210,6 +216,7 @@ def predict(paths, texts, as_json, fmt, out, bs, device, quiet):
       seqlab predict runs/genre reviews.txt --json
       cat sentences.txt | seqlab predict runs/genre -
       seqlab predict runs/genre-fwd runs/genre-bwd reviews.txt
+      seqlab predict runs/genre reviews.txt --explain
     """
     from seqlab.tasks.predict import make_request, with_others
     from seqlab.tasks.predict import predict as run_predictor
@@ -234,6 +241,7 @@ def predict(paths, texts, as_json, fmt, out, bs, device, quiet):
         format=fmt,
         bs=bs,
         device=device,
+        explain=explain,
     )
     result = run_predictor(with_others(request, others))
     if out is None:

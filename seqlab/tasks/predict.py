@@ -43,6 +43,7 @@ class PredictRequest:
     format: str | None = None  # --format, for the predictor to interpret (None: its default)
     bs: int = 64
     device: str = "auto"
+    explain: bool = False  # --explain: what weighed most for each prediction (predictors that can)
     out: StringIO = field(default_factory=StringIO)
 
     def __post_init__(self) -> None:
@@ -153,5 +154,8 @@ def predict(request: PredictRequest) -> str:
     if request.others and not getattr(predictor, "averages", False):
         kind = request.meta["head"]["kind"]
         raise ValueError(f"runs with a {kind!r} head predict one at a time; give one RUN_DIR")
+    if request.explain and not getattr(predictor, "explains", False):
+        kind = request.meta["head"]["kind"]
+        raise ValueError(f"explain: runs with a {kind!r} head cannot explain their predictions")
     predictor(request)
     return request.out.getvalue()
