@@ -53,7 +53,8 @@ def top_ngrams(
     assert sums.grad is not None
     ids = encoder.bucket_ids(x)[0]  # (L, K)
     with torch.no_grad():
-        weights = (encoder.bag.weight[ids] * sums.grad[0][:, None, :]).sum(-1).numpy()
+        vectors = encoder.bag.weight[ids] * encoder.idf[ids][..., None]  # as the bag weighs them
+        weights = (vectors * sums.grad[0][:, None, :]).sum(-1).numpy()
     n = len(row)
     at = grams_at(word_spans(text, level, tokens(text, level)), n, encoder.spec)
     total: dict[tuple[str, str], float] = defaultdict(float)

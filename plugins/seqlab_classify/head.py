@@ -8,11 +8,12 @@ on what it was batched with.
 
 With the n-gram channel (seqlab_classify.ngram_encoder), the encoder's last `ngram_dim + 1`
 features are per-token sums of n-gram vectors and their counts: the head adds them up over
-the text into one bag (mean: divided by the text's n-gram count, fastText's; sum: not) and
-joins it to the pooled features before the MLP (`join="features"`), or maps it to class
-scores with a linear layer of its own, added to the MLP's logits (`join="logits"`: the
-n-grams' weights stay linear, so each n-gram's share of a prediction is exact). Without an
-encoder beside the n-grams, the head is that linear layer alone: fastText.
+the text into one bag (mean: divided by the text's n-gram count, fastText's; l2: by the
+norm of the n-gram weights, TF-IDF's; sum: not) and joins it to the pooled features before
+the MLP (`join="features"`), or maps it to class scores with a linear layer of its own,
+added to the MLP's logits (`join="logits"`: the n-grams' weights stay linear, so each
+n-gram's share of a prediction is exact). Without an encoder beside the n-grams, the head is
+that linear layer alone: fastText.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from seqlab.nn.size import memory_problem
 from seqlab.settings import SettingError
 
 JOINS = ("features", "logits")  # where the n-gram bag joins: the pooled features, or the logits
-MODES = ("mean", "sum")
+MODES = ("mean", "sum", "l2")
 
 
 def concat_pool(hidden: Tensor, mask: Tensor | None) -> Tensor:
@@ -128,12 +129,16 @@ class ClassifierHead(Head):
         return self.layers(pooled) + self.ngram_out(bag)
 
     def bag(self, grams: Tensor, mask: Tensor | None) -> Tensor:
-        """(n, L, dim + 1) per-token n-gram sums and counts -> (n, dim), padding left out."""
+        """(n, L, dim + 1) per-token n-gram sums and counts (sums of squared weights) ->
+        (n, dim), padding left out: divided by the count (mean), by its square root (l2: the
+        bag of a unit-length weight vector, TF-IDF's norm), or not (sum)."""
         if mask is not None:
             grams = grams * mask[:, :, None]
         total = grams.sum(dim=1)
-        sums, counts = total[:, :-1], total[:, -1:]
-        return sums / counts.clamp(min=1) if self.ngram_mode == "mean" else sums
+        sums, counts = total[:, :-1], total[:, -1:].clamp(min=1e-6)
+        if self.ngram_mode == "mean":
+            return sums / counts.clamp(min=1)
+        return sums / counts.sqrt() if self.ngram_mode == "l2" else sums
 
     def loss(self, out: Tensor, batch: Batch) -> Tensor:
         weight = self.weight if self.class_weights is not None else None

@@ -13,6 +13,11 @@ thousand texts does not. With n-gram dropout (`drop`), a training text loses eac
 n-grams with that probability. Registered as encoder kind "classify-ngrams"; the config holds
 the inner encoder's kind and config and the n-gram spec, so a checkpoint alone reproduces the
 features.
+
+Each n-gram may carry a fixed weight, its inverse document frequency on the training texts
+(`idf`, a buffer saved with the weights; `set_idf`): as in TF-IDF, an n-gram in every text
+("e>", "th") then counts less in the bag than one that marks a few. The count column is then
+the sum of the squared weights, so the head can divide the bag by its L2 norm.
 """
 
 from __future__ import annotations
@@ -51,6 +56,10 @@ class NgramEncoder(nn.Module):
         nn.init.normal_(self.bag.weight, std=0.1)
         with torch.no_grad():
             self.bag.weight[spec.buckets].zero_()
+        # fixed per-bucket weights (1: none); the padding row's is 0
+        self.idf: Tensor
+        self.register_buffer("idf", torch.ones(spec.buckets + 1))
+        self.idf[spec.buckets] = 0.0
         self.config = {
             "inner_kind": getattr(inner, "kind", None) if inner is not None else None,
             "inner": inner.to_dict() if inner is not None else None,
@@ -88,12 +97,28 @@ class NgramEncoder(nn.Module):
             none = none | (torch.rand(g.shape, device=g.device) < self.drop)
         return g.masked_fill(none, self.spec.buckets)
 
+    def set_idf(self, seqs: list) -> None:
+        """Each bucket's weight: scikit-learn's smooth idf, ln((1 + n) / (1 + df)) + 1, over
+        the (tokens, 1 + K) rows of the training texts `seqs` (a bucket no text has: the
+        largest, as for an n-gram seen once)."""
+        df = torch.zeros(self.spec.buckets + 1)
+        for rows in seqs:
+            g = torch.as_tensor(rows[:, 1:].astype("int64")).flatten() - (self.pad_idx + 1)
+            df[torch.unique(g[g >= 0])] += 1
+        n = len(seqs)
+        with torch.no_grad():
+            self.idf.copy_(torch.log((1 + n) / (1 + df)) + 1)
+            self.idf[self.spec.buckets] = 0.0
+
     def parts(self, x: Tensor) -> tuple[Tensor | None, Tensor, Tensor]:
-        """(inner outputs or None, per-token sums of n-gram vectors, per-token counts)."""
+        """(inner outputs or None, per-token weighted sums of n-gram vectors, per-token sums
+        of the squared weights: the counts, without idf)."""
         ids = self.bucket_ids(x)
         n, length, k = ids.shape
-        sums = self.bag(ids.reshape(-1, k)).view(n, length, self.dim)
-        counts = (ids != self.spec.buckets).sum(-1, keepdim=True).to(sums.dtype)
+        flat = ids.reshape(-1, k)
+        w = self.idf[flat]
+        sums = self.bag(flat, per_sample_weights=w).view(n, length, self.dim)
+        counts = (w * w).sum(-1).view(n, length, 1)
         inner = self.inner(x[..., 0]) if self.inner is not None else None
         return inner, sums, counts
 

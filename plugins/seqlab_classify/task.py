@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from seqlab import EncoderConfig, PaddedBatches, SeqModel, Vocab
+from seqlab import EncoderConfig, PaddedBatches, SeqModel, StatefulEncoder, Vocab
 from seqlab.settings import SettingError, setting
 from seqlab.tasks import transfer
 from seqlab.tasks.finetune import Built, FinetuneSettings, Scores, paths
@@ -128,7 +128,15 @@ class ClassifySettings(FinetuneSettings):
         choices=JOINS,
     )
     ngram_mode: str = setting(
-        "mean", "The bag: mean (fastText's) or sum of the text's n-gram vectors.", choices=MODES
+        "mean",
+        "The bag of a text's n-gram vectors: their mean (fastText's), sum, or sum over the L2 "
+        "norm of their weights (l2: TF-IDF's norm).",
+        choices=MODES,
+    )
+    ngram_idf: bool = setting(
+        False,
+        "Weight each n-gram by its inverse document frequency on the training texts (TF-IDF's "
+        "weights, fixed; saved with the model).",
     )
     word_view: bool = setting(
         True,
@@ -194,6 +202,8 @@ class Classification:
             split: encode(task.texts(split), vocab, backward, level, hasher)
             for split in task.splits
         }
+        if s.ngrams and s.ngram_idf:
+            model.encoder.set_idf(seqs["train"])
         batching: dict[str, Any] = {
             "bs": s.bs,
             "max_tokens": s.max_tokens,
@@ -298,9 +308,9 @@ def pretrained(s: ClassifySettings) -> list[transfer.Pretrained]:
 def encoder_meta(encoder: Any) -> dict[str, Any]:
     """How a checkpoint names the encoder: a plain LM's config, or the stack's kind and
     config."""
-    if isinstance(encoder, StackedLMs | NgramEncoder):
-        return {"encoder_kind": encoder.kind, "encoder": encoder.to_dict()}
-    return {"encoder": asdict(encoder.config)}
+    if isinstance(encoder, StatefulEncoder):
+        return {"encoder": asdict(encoder.config)}
+    return {"encoder_kind": encoder.kind, "encoder": encoder.to_dict()}
 
 
 def level_of(lms: list[transfer.Pretrained]) -> str:
