@@ -114,11 +114,16 @@ class NgramEncoder(nn.Module):
         """(inner outputs or None, per-token weighted sums of n-gram vectors, per-token sums
         of the squared weights: the counts, without idf)."""
         ids = self.bucket_ids(x)
-        n, length, k = ids.shape
-        flat = ids.reshape(-1, k)
-        w = self.idf[flat]
-        sums = self.bag(flat, per_sample_weights=w).view(n, length, self.dim)
-        counts = (w * w).sum(-1).view(n, length, 1)
+        n, length, _ = ids.shape
+        real = ids != self.spec.buckets
+        # only the real entries go to the bag (a row is mostly padding): one bag per token
+        flat = ids[real]
+        per_token = real.sum(-1).flatten()
+        offsets = torch.zeros_like(per_token)
+        offsets[1:] = per_token.cumsum(0)[:-1]
+        sums = self.bag(flat, offsets, per_sample_weights=self.idf[flat])
+        sums = sums.view(n, length, self.dim)
+        counts = (self.idf[ids] ** 2).sum(-1, keepdim=True)
         inner = self.inner(x[..., 0]) if self.inner is not None else None
         return inner, sums, counts
 

@@ -31,6 +31,7 @@ from seqlab.settings import SettingError
 WORD, CHAR = "w", "c"  # hashed with the kind first, so the word "ab" and the chars "ab" differ
 BOW, EOW = "<", ">"  # fastText's word boundary marks
 MAX_BUCKETS = 1 << 24
+CACHED = 1_000_000  # words remembered: a stream of new words cannot fill memory
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,14 @@ def word_spans(text: str, level: str, tokens: list[str]) -> list[tuple[int, str]
 
 
 class Hasher:
-    """A spec's n-grams of words and texts. A word's own n-grams are remembered (words
-    repeat: Zipf), so hashing a text costs about one dictionary look-up per word."""
+    """A spec's n-grams of words and texts. A word's own n-grams and their buckets are
+    remembered (words repeat: Zipf), so hashing a text costs about one dictionary look-up
+    and one CRC-32 (its word pair) per word."""
 
     def __init__(self, spec: NgramSpec):
         self.spec = spec
         self._own: dict[str, list[tuple[str, str]]] = {}
+        self._own_ids: dict[str, list[int]] = {}
 
     def own_grams(self, word: str) -> list[tuple[str, str]]:
         """(kind, n-gram) of the word alone: itself, then its character n-grams."""
@@ -98,33 +101,52 @@ class Hasher:
                 marked = f"{BOW}{word}{EOW}"
                 for n in range(s.char_min, s.char_max + 1):
                     grams += [(CHAR, marked[i : i + n]) for i in range(len(marked) - n + 1)]
-            if len(self._own) < 1_000_000:  # bounded: a stream of new words cannot fill memory
+            if len(self._own) < CACHED:
                 self._own[word] = grams
         return grams
 
+    def own_ids(self, word: str) -> list[int]:
+        """The buckets of `own_grams(word)`, in its order."""
+        ids = self._own_ids.get(word)
+        if ids is None:
+            b = self.spec.buckets
+            ids = [bucket(kind, g, b) for kind, g in self.own_grams(word)]
+            if len(self._own_ids) < CACHED:
+                self._own_ids[word] = ids
+        return ids
+
+    def _longer(self, words: list[str], i: int) -> list[tuple[str, str]]:
+        """The word n-grams of 2..word_max words that end at word i."""
+        return [
+            (WORD, " ".join(words[i - n + 1 : i + 1]))
+            for n in range(2, self.spec.word_max + 1)
+            if i - n + 1 >= 0
+        ]
+
     def grams(self, words: list[str]) -> list[list[tuple[str, str]]]:
-        """For each word, the (kind, n-gram)s that end at it: its word n-grams (longest last)
-        and its character n-grams, at most `per_word`."""
+        """For each word, the (kind, n-gram)s that end at it: the word itself, its longer word
+        n-grams, then its character n-grams; at most `per_word`."""
         out = []
         for i, word in enumerate(words):
-            own = self.own_grams(word)
-            longer = [
-                (WORD, " ".join(words[i - n + 1 : i + 1]))
-                for n in range(2, self.spec.word_max + 1)
-                if i - n + 1 >= 0
-            ]
+            own, longer = self.own_grams(word), self._longer(words, i)
             out.append((own[:1] + longer + own[1:])[: self.spec.per_word] if own else longer)
         return out
 
     def rows(self, spans: list[tuple[int, str]], n_tokens: int, pad_idx: int) -> np.ndarray:
         """(n_tokens, per_word) n-gram columns of a text of `n_tokens` tokens, xxbos first,
-        and words at `spans` (word_spans): bucket + pad_idx + 1 at each word's position (+1
-        for xxbos), pad_idx elsewhere."""
-        out = np.full((n_tokens, self.spec.per_word), pad_idx, dtype=np.int32)
-        shift = pad_idx + 1
-        for (pos, _), grams in zip(spans, self.grams([w for _, w in spans]), strict=True):
-            ids = [bucket(kind, g, self.spec.buckets) + shift for kind, g in grams]
+        and words at `spans` (word_spans): the buckets of `grams` + pad_idx + 1 at each
+        word's position (+1 for xxbos), pad_idx elsewhere."""
+        out = np.full((n_tokens, self.spec.per_word), -1, dtype=np.int32)
+        words = [w for _, w in spans]
+        shift, b, first = pad_idx + 1, self.spec.buckets, 1 if self.spec.word_max else 0
+        for i, (pos, word) in enumerate(spans):
+            own = self.own_ids(word)
+            longer = [bucket(kind, g, b) for kind, g in self._longer(words, i)]
+            ids = (own[:first] + longer + own[first:])[: self.spec.per_word]
             out[pos + 1, : len(ids)] = ids
+        written = out >= 0
+        out[written] += shift
+        out[~written] = pad_idx
         return out
 
 

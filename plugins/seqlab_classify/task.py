@@ -69,11 +69,13 @@ class ClassifySettings(FinetuneSettings):
     )
     max_vocab: int = setting(60000, "Most training-text words.", min=1)
     cell: str = setting(
-        "lstm", "Without --encoder: recurrent cell.", choices=("rnn", "gru", "lstm")
+        "lstm",
+        "With --from-scratch and no --encoder: recurrent cell.",
+        choices=("rnn", "gru", "lstm"),
     )
-    layers: int = setting(2, "Without --encoder: RNN layers.", min=1)
-    hidden: int = setting(128, "Without --encoder: hidden size.", min=1)
-    emb_size: int = setting(64, "Without --encoder: embedding size.", min=1)
+    layers: int = setting(2, "With --from-scratch and no --encoder: RNN layers.", min=1)
+    hidden: int = setting(128, "With --from-scratch and no --encoder: hidden size.", min=1)
+    emb_size: int = setting(64, "Without --encoder: word embedding size.", min=1)
     backward_encoder: tuple[Path, ...] = setting((), "Backward LM run directories.", cli=False)
     freeze_encoder: bool = setting(
         False,

@@ -210,7 +210,7 @@ def test_user_errors_exit_2_and_write_nothing(lm_run, data, tmp_path):
             ["--encoder", lm_run, "--train", data["train"], "--valid", bad_valid],
             "valid.csv, line 3: label 'meh' never occurs",
         ),
-        (["--train", data["train"]], "give --encoder RUN_DIR"),
+        (["--train", data["train"], "--no-ngrams", "--no-word-view"], "leaves nothing to read"),
         (["--encoder", tmp_path / "nope", "--train", data["train"]], "no such run directory"),
         (["--encoder", lm_run], "nothing to train on"),
         (["human-numbers-roles", "--encoder", lm_run], "for the 'tag' task"),

@@ -158,3 +158,21 @@ def test_idf_weighs_an_ngram_in_every_text_least_and_survives_the_config():
     again = NgramEncoder.from_config(encoder.to_dict())
     again.load_state_dict(encoder.state_dict())
     torch.testing.assert_close(again.idf, encoder.idf)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bb", "the", "naïve", "x" * 30]), min_size=1, max_size=6),
+       st.integers(0, 3), st.integers(0, 5), st.integers(1, 70))  # fmt: skip
+def test_rows_are_the_buckets_of_grams_in_order(ws, word_max, char_max, per_word):
+    """The fast path (cached buckets) writes exactly the n-grams `grams` lists (which explain
+    names), in its order."""
+    if not word_max and not char_max:
+        return
+    spec = NgramSpec(buckets=997, word_max=word_max, char_min=min(2, char_max) or 2,
+                     char_max=char_max, per_word=per_word)  # fmt: skip
+    hasher = Hasher(spec)
+    rows = hasher.rows(list(enumerate(ws)), len(ws) + 1, 1)
+    for i, grams in enumerate(hasher.grams(ws)):
+        want = [bucket(kind, g, 997) + 2 for kind, g in grams]
+        assert list(rows[i + 1, : len(want)]) == want
+        assert (rows[i + 1, len(want) :] == 1).all()
