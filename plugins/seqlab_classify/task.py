@@ -130,13 +130,13 @@ class ClassifySettings(FinetuneSettings):
         choices=JOINS,
     )
     ngram_mode: str = setting(
-        "mean",
+        "l2",
         "The bag of a text's n-gram vectors: their mean (fastText's), sum, or sum over the L2 "
         "norm of their weights (l2: TF-IDF's norm).",
         choices=MODES,
     )
     ngram_idf: bool = setting(
-        False,
+        True,
         "Weight each n-gram by its inverse document frequency on the training texts (TF-IDF's "
         "weights, fixed; saved with the model).",
     )

@@ -107,7 +107,8 @@ def test_finetune_writes_a_run_with_report(classifier):
     assert config["task"] == "classify" and config["settings"]["epochs"] == 3
     model, vocab, meta = load_model(out / "best")  # same checkpoint format as pretraining
     assert meta["labels"] == ["neg", "pos"] and model.head.n_classes == 2
-    assert meta["encoder"]["stateful"] is False
+    assert meta["encoder_kind"] == "classify-ngrams"  # the n-gram channel beside the LM
+    assert meta["encoder"]["inner"]["stateful"] is False
     t = meta["transfer"]
     assert t["discriminative"] and t["unfreeze"] and not t["from_scratch"]
     assert t["known_tokens"] > len(WORDS["pos"].split())  # the LM's words kept their rows

@@ -50,7 +50,8 @@ def default_run(data, tmp_path_factory):
 def linear_run(data, tmp_path_factory):
     """The n-grams alone (fastText), trained long enough to learn the sentiment words."""
     out = tmp_path_factory.mktemp("clf") / "linear"
-    return train(data, out, "--no-word-view", "--epochs", "6", "--lr", "0.1")
+    return train(data, out, "--no-word-view", "--epochs", "6", "--lr", "0.1", "--no-ngram-idf",
+                 "--ngram-mode", "mean")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
