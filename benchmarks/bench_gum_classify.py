@@ -14,9 +14,13 @@ as a user types it:
       seqlab finetune classify --encoder FWD --backward-encoder BWD --freeze-encoder ...
       seqlab predict RUN RUN test.csv --format csv --json                (the ensembles)
 
-Rows: majority class; TF-IDF + logistic regression (word 1-2-grams; char 2-5-grams); spaCy 3
-textcat, bow and ensemble (in the peers' venv, see bench_peers_tag.py; a message instead of
-a row when it cannot be installed); then SEQLAB_ROWS and ENSEMBLES below: seqlab from scratch
+Rows: majority class; TF-IDF + logistic regression (word 1-2-grams; char 2-5-grams);
+fastText supervised (the `fasttext` binding, peers/fasttext_textcat.py: word 1-2 and char
+2-5-grams, and its autotune on the held-out sentences); spaCy 3 textcat, bow and ensemble
+(fastText and spaCy in the peers' venv, see bench_peers_tag.py; a message instead of a row
+when one cannot be installed); then SEQLAB_ROWS and ENSEMBLES below: the seqlab default (no
+flags: the word view and the n-gram channel, no LM; its throughput on the test texts x20 is
+printed under the table); seqlab from scratch
 (the LM's architecture, fresh weights); (a) only; (a)+(b) forward; (a)+(b) backward; the
 (a)+(b) LMs of both directions as one frozen stack; the char LMs likewise; ensembles.
 Columns: test accuracy and macro-F1 (mean ± sd over seeds), train CPU seconds (the training
@@ -56,6 +60,7 @@ DATA = HERE.parents[1] / "shared" / "data"
 WORK = Path.home() / ".cache" / "seqlab-bench" / "gum-classify"
 # seqlab rows: key -> (name, `finetune classify` options; an LM's name stands for its run)
 SEQLAB_ROWS = {
+    "default": ("seqlab default (no flags: word view + n-gram channel, no LM)", []),
     "scratch": (
         "seqlab from scratch (same architecture)",
         ["--encoder", "lm-a-fwd", "--from-scratch"],
@@ -74,7 +79,13 @@ SEQLAB_ROWS = {
 }
 # ensembles: `seqlab predict RUN RUN` on the same seed's runs of these rows
 ENSEMBLES = {"ab-ens": ("ab", "ab-bwd"), "all-ens": ("ab", "ab-bwd", "char-stack")}
-ROWS = ("majority", "tfidf", "spacy", *SEQLAB_ROWS, *ENSEMBLES)
+ROWS = ("majority", "tfidf", "fasttext", "spacy", *SEQLAB_ROWS, *ENSEMBLES)
+# fastText's rows: (name, peers/fasttext_textcat.py --mode)
+FASTTEXT = {
+    "ngrams": "fastText supervised (word 1-2 + char 2-5-grams, 25 epochs)",
+    "autotune": "fastText supervised, autotuned on the held-out sentences",
+}
+REPEAT = 20  # the default row's throughput: its predict on the test texts this many times
 
 
 def sentences(path: Path) -> list[tuple[str, str]]:
@@ -163,6 +174,25 @@ class Bench:
         return labels, len(labels) / cpu
 
 
+def fasttext_ready(peers: Peers, logs: Path) -> None:
+    """fastText imports in the peers' venv, installed there (the `fasttext` binding from PyPI,
+    else `fasttext-wheel`) if need be; RowError saying why not otherwise."""
+    if peers.imports("fasttext"):
+        return
+    if not peers.python.exists():
+        rc, _, text = run([sys.executable, "-m", "venv", peers.venv], logs / "venv.log")
+        if rc != 0:
+            raise RowError(f"`python -m venv {peers.venv}` failed: {text[-300:]}")
+    for spec in ("fasttext", "fasttext-wheel"):
+        rc, text = peers.pip(spec, log=logs / f"pip-{spec}.log")
+        if rc == 0 and peers.imports("fasttext"):
+            return
+    raise RowError(
+        f"pip install fasttext (or fasttext-wheel) failed in {peers.venv}: {text[-300:]} "
+        f"(log: {logs}/pip-fasttext.log)"
+    )
+
+
 def lms_of(options: list[str]) -> list[str]:
     """The LMs a row's classifier reads, and those they were made from ((b) from (a))."""
     named = [o for o in options if o.startswith("lm-")]
@@ -240,6 +270,7 @@ def main() -> None:
     ap.add_argument("--tune-epochs", type=int, default=10, help="stage (b) epochs")
     ap.add_argument("--epochs", type=int, help="classifier epochs [default: the command's]")
     ap.add_argument("--spacy-max-steps", type=int, default=4000)
+    ap.add_argument("--fasttext-autotune-s", type=int, default=60, help="fastText autotune time")
     ap.add_argument("--jobs", type=int, default=1, help="seqlab classifiers run at once")
     ap.add_argument("--peers-venv", type=Path, default=WORK.parent / "peers-venv")
     ap.add_argument(
@@ -312,6 +343,35 @@ def main() -> None:
             except RowError as e:
                 notes[name] = str(e)
 
+    if "fasttext" in rows:
+        peers = Peers(args, work / "logs")
+        for mode, name in FASTTEXT.items():
+            results[name] = []
+            try:
+                fasttext_ready(peers, work / "logs")
+                for seed in range(1, args.seeds + 1):
+                    pred = work / "runs" / f"fasttext-{mode}-{seed}.txt"
+                    res, _ = peers.script(
+                        "fasttext_textcat.py",
+                        ["--train", files["train"], "--dev", files["valid"],
+                         "--test", files["test"], "--work", work / "runs" / f"fasttext-{mode}",
+                         "--pred", pred, "--mode", mode, "--seed", seed,
+                         "--autotune-seconds", args.fasttext_autotune_s],
+                        work / "logs" / f"fasttext-{mode}-{seed}.log",
+                    )  # fmt: skip
+                    labels = pred.read_text(encoding="utf-8").split()
+                    results[name].append(
+                        {
+                            **scores(true, labels),
+                            "train_cpu_s": res["train_cpu_s"],
+                            "texts_per_s": res["predict_texts"] / max(res["predict_cpu_s"], 1e-9),
+                            "args": res["args"],
+                        }
+                    )
+                    print(f"  {name} seed {seed}: {results[name][-1]}", flush=True)
+            except RowError as e:
+                notes[name] = str(e)
+
     spacy = ThreadPoolExecutor(1).submit(spacy_rows) if "spacy" in rows else None
     if spacy is not None:  # its rows come before seqlab's in the table
         results |= {f"spaCy 3 textcat ({arch})": [] for arch in ("bow", "ensemble")}
@@ -376,9 +436,28 @@ def main() -> None:
             )
             print(f"  {name} seed {seed}: {results[name][-1]}", flush=True)
 
+    throughput = ""
+    if "default" in runs:  # texts per CPU second on many texts: start-up counts once
+        many = work / "test-repeated.txt"
+        texts = [t.replace("\n", " ") for t, _ in test]
+        many.write_text("\n".join(texts * REPEAT) + "\n", encoding="utf-8")
+        out = work / "runs" / "default-many.txt"
+        cpu = bench.seqlab(
+            "predict-default-many", "predict", runs["default"][1], many, "--device", "cpu",
+            "--out", out,
+        )  # fmt: skip
+        rate = len(texts) * REPEAT / cpu
+        throughput = (
+            f"seqlab default, `seqlab predict` on the test texts x{REPEAT} "
+            f"({len(texts) * REPEAT:,} texts, one thread): {rate:,.0f} texts per CPU s, "
+            f"start-up included"
+        )
+        print(f"  {throughput}", flush=True)
     if spacy is not None:
         spacy.result()
     md = table(results, notes, bench.lm_cpu)
+    if throughput:
+        md += f"\n\n{throughput}"
     cmdline = "python benchmarks/bench_gum_classify.py " + " ".join(sys.argv[1:])
     print(f"\n{md}\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -388,6 +467,7 @@ def main() -> None:
         for name, seeds in results.items()
     }
     info = {"cmdline": cmdline, "lm_cpu_s": bench.lm_cpu, "lm_notes": bench.notes}
+    info["throughput"] = throughput
     info |= {"notes": notes, "results": plain}
     args.out.with_suffix(".json").write_text(json.dumps(info, indent=1, default=str))
 

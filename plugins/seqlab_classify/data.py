@@ -15,6 +15,7 @@ import numpy as np
 from seqlab import BOS, Vocab, registry
 from seqlab.data import tokenize
 from seqlab.data.labelled import DataError, Example, check_labels, read_examples
+from seqlab_classify.ngrams import Hasher, word_spans
 
 TOKENIZER = "seqlab.tokenize"  # recorded in the run, for `seqlab predict`
 
@@ -30,14 +31,26 @@ def tokens(text: str, level: str = "word") -> list[str]:
 
 
 def encode(
-    texts: list[str], vocab: Vocab, backward: bool = False, level: str = "word"
+    texts: list[str],
+    vocab: Vocab,
+    backward: bool = False,
+    level: str = "word",
+    hasher: Hasher | None = None,
 ) -> list[np.ndarray]:
     """Token ids of each text, xxbos first; `backward`: the tokens in reverse, as a backward LM
-    read its documents (seqlab_lm.data.reverse_doc)."""
+    read its documents (seqlab_lm.data.reverse_doc). With a `hasher`: (tokens, 1 + K) arrays,
+    the token ids and each token's n-gram buckets (seqlab_classify.ngrams), hashed here once
+    per text, reversed with the tokens."""
     out = []
     for text in texts:
         toks = tokens(text, level)
-        out.append(vocab.encode([BOS, *(reversed(toks) if backward else toks)]))
+        if hasher is None:
+            out.append(vocab.encode([BOS, *(reversed(toks) if backward else toks)]))
+            continue
+        ids = vocab.encode([BOS, *toks]).astype(np.int32)
+        grams = hasher.rows(word_spans(text, level, toks), len(ids), vocab.pad_idx)
+        rows = np.concatenate([ids[:, None], grams], axis=1)
+        out.append(np.concatenate([rows[:1], rows[:0:-1]]) if backward else rows)
     return out
 
 

@@ -26,7 +26,8 @@ from seqlab_classify.task import CLASSIFICATION, ClassifySettings
     "by side (a stack).",
     repeat_encoder=True,
     scratch_help="The baseline: the same architecture with fresh weights (the --encoder run's "
-    "architecture, else --cell/--layers/--hidden/--emb-size).",
+    "architecture, else an LM-style --cell/--layers/--hidden/--emb-size encoder instead of "
+    "the word view).",
 )
 @click.option(
     "--backward-encoder",
@@ -46,9 +47,12 @@ from seqlab_classify.task import CLASSIFICATION, ClassifySettings
 )
 @user_errors
 def classify(**opts):
-    """Fine-tune a text classifier on a pretrained LM encoder (ULMFiT), or from scratch.
+    """Train a text classifier: by default its own (hashed word and character n-grams beside a
+    small BiGRU word view, no LM needed); with --encoder, on pretrained LMs (ULMFiT).
 
-    The texts come from --train/--valid/--test files, or from a built-in DATASET
+    The n-gram channel (--ngrams, on by default) joins every classifier, with or without
+    LMs; `seqlab predict RUN INPUT --explain` lists the n-grams that weighed most. The texts
+    come from --train/--valid/--test files, or from a built-in DATASET
     (human-numbers-parity, human-numbers-mod3: 500 numbers for training, 8,001..9,999 to test).
     Prints the epoch table, then the best checkpoint's report on the test texts (else the
     validation texts); `seqlab predict RUN_DIR` uses the run afterwards. Ctrl-C saves the
@@ -56,6 +60,8 @@ def classify(**opts):
 
     \b
     Examples:
+      seqlab finetune classify --train train.csv --valid valid.csv --out runs/genre
+      seqlab predict runs/genre new.txt --json --explain
       seqlab pretrain human-numbers --out runs/lm
       seqlab finetune classify human-numbers-mod3 --encoder runs/lm --out runs/mod3
       seqlab finetune classify human-numbers-mod3 --from-scratch --out runs/mod3-scratch

@@ -5,6 +5,15 @@ three views of the sequence: the output at the last real token (what a left-to-r
 read by the end), the max over real tokens (the strongest signal anywhere) and the mean over
 real tokens. The mask keeps padding out of all three, so a text's prediction does not depend
 on what it was batched with.
+
+With the n-gram channel (seqlab_classify.ngram_encoder), the encoder's last `ngram_dim + 1`
+features are per-token sums of n-gram vectors and their counts: the head adds them up over
+the text into one bag (mean: divided by the text's n-gram count, fastText's; l2: by the
+norm of the n-gram weights, TF-IDF's; sum: not) and joins it to the pooled features before
+the MLP (`join="features"`), or maps it to class scores with a linear layer of its own,
+added to the MLP's logits (`join="logits"`: the n-grams' weights stay linear, so each
+n-gram's share of a prediction is exact). Without an encoder beside the n-grams, the head is
+that linear layer alone: fastText.
 """
 
 from __future__ import annotations
@@ -19,6 +28,9 @@ from torch import Tensor, nn
 from seqlab import Batch, Head, StatefulEncoder
 from seqlab.nn.size import memory_problem
 from seqlab.settings import SettingError
+
+JOINS = ("features", "logits")  # where the n-gram bag joins: the pooled features, or the logits
+MODES = ("mean", "sum", "l2")
 
 
 def concat_pool(hidden: Tensor, mask: Tensor | None) -> Tensor:
@@ -62,6 +74,9 @@ class ClassifierHead(Head):
         drop: float = 0.2,
         label_smoothing: float = 0.0,
         class_weights: list[float] | None = None,
+        ngram_dim: int = 0,
+        join: str = "features",
+        ngram_mode: str = "mean",
     ):
         super().__init__()
         if n_classes < 2:
@@ -70,27 +85,62 @@ class ClassifierHead(Head):
             raise ValueError(f"{len(class_weights)} class weights for {n_classes} classes")
         self.n_classes, self.lin, self.drop = n_classes, lin, drop
         self.label_smoothing, self.class_weights = label_smoothing, class_weights
+        if join not in JOINS or ngram_mode not in MODES:
+            raise ValueError(f"join must be one of {JOINS} and ngram_mode one of {MODES}")
+        self.ngram_dim, self.join, self.ngram_mode = ngram_dim, join, ngram_mode
         # a buffer, not a parameter: it moves with the model to the GPU and is never trained
         weights = torch.tensor(class_weights or [1.0] * n_classes, dtype=torch.float)
         self.weight: Tensor
         self.register_buffer("weight", weights, persistent=False)
-        pooled = 3 * encoder.out_size
+        self.own = encoder.out_size - (ngram_dim + 1 if ngram_dim else 0)
+        pooled = 3 * self.own + (ngram_dim if join == "features" else 0)
         problem = memory_problem(lin * (pooled + n_classes + 6))  # before allocating
         if problem:
             raise SettingError("lin", f"{lin} {problem}")
-        self.layers = nn.Sequential(
-            BatchNorm(pooled),
-            nn.Dropout(drop),
-            nn.Linear(pooled, lin),
-            nn.ReLU(),
-            BatchNorm(lin),
-            nn.Dropout(drop / 2),
-            nn.Linear(lin, n_classes),
+        # n-grams alone (no encoder), or joined at the logits: a linear map of the bag
+        self.ngram_out: nn.Module | None = (
+            nn.Linear(ngram_dim, n_classes) if ngram_dim and (join == "logits" or not self.own)
+            else None
+        )  # fmt: skip
+        self.layers: nn.Module | None = (
+            None
+            if not self.own and self.ngram_out is not None
+            else nn.Sequential(
+                BatchNorm(pooled),
+                nn.Dropout(drop),
+                nn.Linear(pooled, lin),
+                nn.ReLU(),
+                BatchNorm(lin),
+                nn.Dropout(drop / 2),
+                nn.Linear(lin, n_classes),
+            )
         )
 
     def forward(self, hidden: Tensor, mask: Tensor | None = None) -> Tensor:
         """(n, L, h) -> class logits (n, n_classes)."""
-        return self.layers(concat_pool(hidden, mask))
+        if not self.ngram_dim:
+            assert self.layers is not None  # an encoder's features and nothing else
+            return self.layers(concat_pool(hidden, mask))
+        bag = self.bag(hidden[..., self.own :], mask)
+        if self.layers is None:
+            assert self.ngram_out is not None  # n-grams alone
+            return self.ngram_out(bag)
+        pooled = concat_pool(hidden[..., : self.own], mask)
+        if self.ngram_out is None:  # join="features"
+            return self.layers(torch.cat([pooled, bag], dim=1))
+        return self.layers(pooled) + self.ngram_out(bag)
+
+    def bag(self, grams: Tensor, mask: Tensor | None) -> Tensor:
+        """(n, L, dim + 1) per-token n-gram sums and counts (sums of squared weights) ->
+        (n, dim), padding left out: divided by the count (mean), by its square root (l2: the
+        bag of a unit-length weight vector, TF-IDF's norm), or not (sum)."""
+        if mask is not None:
+            grams = grams * mask[:, :, None]
+        total = grams.sum(dim=1)
+        sums, counts = total[:, :-1], total[:, -1:].clamp(min=1e-6)
+        if self.ngram_mode == "mean":
+            return sums / counts.clamp(min=1)
+        return sums / counts.sqrt() if self.ngram_mode == "l2" else sums
 
     def loss(self, out: Tensor, batch: Batch) -> Tensor:
         weight = self.weight if self.class_weights is not None else None
@@ -117,4 +167,7 @@ class ClassifierHead(Head):
             "drop": self.drop,
             "label_smoothing": self.label_smoothing,
             "class_weights": self.class_weights,
+            "ngram_dim": self.ngram_dim,
+            "join": self.join,
+            "ngram_mode": self.ngram_mode,
         }

@@ -17,6 +17,9 @@ from seqlab.store.errors import CheckpointError
 from seqlab.tasks.predict import PredictRequest, load_any
 from seqlab.train.trainer import resolve_device
 from seqlab_classify.data import encode
+from seqlab_classify.explain import format_line, top_ngrams
+from seqlab_classify.ngram_encoder import NgramEncoder
+from seqlab_classify.ngrams import Hasher
 
 FORMATS = ("lines", "csv", "tsv", "jsonl")
 
@@ -24,7 +27,15 @@ FORMATS = ("lines", "csv", "tsv", "jsonl")
 def reads_backward(encoder: Any) -> bool:
     """Whether the classifier gives its encoder each text reversed: a single backward LM
     does (ULMFiT's backward classifier); a stack of LMs reads forward and flips inside."""
+    if isinstance(encoder, NgramEncoder):
+        encoder = encoder.inner
     return isinstance(encoder, StatefulEncoder) and encoder.config.backward
+
+
+def hasher_of(encoder: Any) -> Hasher | None:
+    """The n-gram hasher of a classifier with the n-gram channel (its checkpoint's spec), else
+    None: the texts are then token ids alone."""
+    return encoder.hasher if isinstance(encoder, NgramEncoder) else None
 
 
 @torch.no_grad()
@@ -59,10 +70,10 @@ def class_probabilities(
     """(n, n_classes) probabilities of texts (tokenized as in training) or word lists (taken
     as they are; a char-level model reads them joined by spaces), read in the direction of
     the model's encoder."""
-    backward = reads_backward(model.encoder)
+    backward, hasher = reads_backward(model.encoder), hasher_of(model.encoder)
     seqs = [
-        encode([t if isinstance(t, str) else " ".join(t)], vocab, backward, level)[0]
-        if isinstance(t, str) or level == "char"
+        encode([t if isinstance(t, str) else " ".join(t)], vocab, backward, level, hasher)[0]
+        if isinstance(t, str) or level == "char" or hasher is not None
         else vocab.encode([BOS, *(reversed(t) if backward else t)])
         for t in items
     ]
@@ -74,22 +85,34 @@ class ClassifierPredictor(Predictor):
 
     kind = "classify"
 
-    def _predict(self, items: list[str | list[str]], bs: int, **options) -> list[dict]:
+    def _predict(
+        self, items: list[str | list[str]], bs: int, explain: bool = False, **options
+    ) -> list[dict]:
+        """`explain=True` adds "explain": the n-grams that weighed most toward the label
+        (seqlab_classify.explain.top_ngrams)."""
         if options:
             raise TypeError(f"a classifier's predict takes no {', '.join(options)}")
         if not items:
             return []
-        labels = self.labels
-        probs = class_probabilities(
-            self.model, self.vocab, items, bs, self.device, run_level(self.meta)
-        )
-        return [
+        labels, level = self.labels, run_level(self.meta)
+        probs = class_probabilities(self.model, self.vocab, items, bs, self.device, level)
+        out: list[dict] = [
             {
                 "label": labels[int(p.argmax())],
                 "probs": {c: float(q) for c, q in zip(labels, p, strict=True)},
             }
             for p in probs
         ]
+        if explain:
+            backward = reads_backward(self.model.encoder)
+            self.model.cpu()
+            for item, record, p in zip(items, out, probs, strict=True):
+                text = item if isinstance(item, str) else " ".join(item)
+                record["explain"] = top_ngrams(
+                    self.model, self.vocab, text, level, backward, int(p.argmax())
+                )
+            self.model.to(self.device)
+        return out
 
 
 def read_inputs(request: PredictRequest, text_col: str) -> list[tuple[int, str]]:
@@ -137,8 +160,18 @@ def predict(request: PredictRequest) -> None:
             other, other_vocab, texts, request.bs, device, run_level(other_meta)
         )
     probs = probs / (1 + len(request.others))
+    if request.explain and request.others:
+        raise ValueError("explain: give one run; an ensemble's members weigh n-grams apart")
+    if request.explain:
+        model.cpu()
+    backward = reads_backward(model.encoder)
     for (line, text), p in zip(items, probs, strict=True):
         best = int(p.argmax())
+        why = (
+            top_ngrams(model, vocab, text, run_level(meta), backward, best)
+            if request.explain
+            else None
+        )
         if request.as_json:
             record = {
                 "line": line,
@@ -147,9 +180,14 @@ def predict(request: PredictRequest) -> None:
                 "probability": round(float(p[best]), 6),
                 "probabilities": {c: round(float(q), 6) for c, q in zip(classes, p, strict=True)},
             }
+            if why is not None:
+                record["explain"] = why
             request.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             request.out.write(f"{classes[best]}\t{p[best]:.4f}\t{tsv_field(text)}\n")
+            if why is not None:
+                request.out.write(format_line(why) + "\n")
 
 
 predict.averages = True  # type: ignore[attr-defined]  # several runs: mean probabilities
+predict.explains = True  # type: ignore[attr-defined]  # --explain: the n-grams that weighed most

@@ -1,5 +1,6 @@
-"""The classification task for the fine-tuning skeleton (seqlab.tasks.finetune): a classifier on a
-pretrained LM encoder (ULMFiT), or from scratch.
+"""The classification task for the fine-tuning skeleton (seqlab.tasks.finetune): by default a
+classifier of its own (the n-gram channel and a word view, trained on the task's texts alone);
+with --encoder, one on pretrained LMs (ULMFiT), the n-gram channel beside them.
 
 Besides what every fine-tuning run writes, the run directory holds confusion.png.
 """
@@ -9,18 +10,21 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from seqlab import EncoderConfig, PaddedBatches, SeqModel, Vocab
-from seqlab.settings import setting
+from seqlab import EncoderConfig, PaddedBatches, SeqModel, StatefulEncoder, Vocab
+from seqlab.settings import SettingError, setting
 from seqlab.tasks import transfer
 from seqlab.tasks.finetune import Built, FinetuneSettings, Scores, paths
 from seqlab.train.trainer import MAX_EPOCHS, resolve_device
 from seqlab_classify.data import TOKENIZER, TaskData, build_vocab, encode, load_task
-from seqlab_classify.head import ClassifierHead
+from seqlab_classify.head import JOINS, MODES, ClassifierHead
 from seqlab_classify.metrics import confusion_png, report, scores
-from seqlab_classify.predict import probabilities, reads_backward, run_level
+from seqlab_classify.ngram_encoder import NgramEncoder
+from seqlab_classify.ngrams import NgramSpec
+from seqlab_classify.predict import hasher_of, probabilities, reads_backward, run_level
 from seqlab_classify.stack import StackedLMs
+from seqlab_classify.wordview import WordView
 
 # --sort-batches: texts sorted by length within pools of this many batches (fastai's sortish)
 SORTISH_POOL = 50
@@ -65,11 +69,13 @@ class ClassifySettings(FinetuneSettings):
     )
     max_vocab: int = setting(60000, "Most training-text words.", min=1)
     cell: str = setting(
-        "lstm", "Without --encoder: recurrent cell.", choices=("rnn", "gru", "lstm")
+        "lstm",
+        "With --from-scratch and no --encoder: recurrent cell.",
+        choices=("rnn", "gru", "lstm"),
     )
-    layers: int = setting(2, "Without --encoder: RNN layers.", min=1)
-    hidden: int = setting(128, "Without --encoder: hidden size.", min=1)
-    emb_size: int = setting(64, "Without --encoder: embedding size.", min=1)
+    layers: int = setting(2, "With --from-scratch and no --encoder: RNN layers.", min=1)
+    hidden: int = setting(128, "With --from-scratch and no --encoder: hidden size.", min=1)
+    emb_size: int = setting(64, "Without --encoder: word embedding size.", min=1)
     backward_encoder: tuple[Path, ...] = setting((), "Backward LM run directories.", cli=False)
     freeze_encoder: bool = setting(
         False,
@@ -96,10 +102,72 @@ class ClassifySettings(FinetuneSettings):
     skip_bad_rows: bool = setting(
         False, "Leave out rows whose text is empty (each one named), instead of stopping."
     )
+    # the n-gram channel (seqlab_classify.ngrams, ngram_encoder); defaults: docs/classify.md
+    ngrams: bool = setting(
+        True,
+        "The n-gram channel: hashed word and character n-grams (fastText's) beside the "
+        "encoder, trained with it.",
+    )
+    word_ngrams: int = setting(
+        2, "Word n-grams 1..N in the n-gram channel (0: none).", min=0, max=5
+    )
+    char_ngrams: str = setting(
+        "2-5",
+        "Character n-grams MIN-MAX of each word, with boundary marks <word> (0: none).",
+    )
+    ngram_buckets: int = setting(
+        1 << 18, "Hash buckets of the n-gram channel (rows of its table).", min=1, max=1 << 24
+    )
+    ngram_dim: int = setting(64, "Size of an n-gram's vector.", min=1, max=4096)
+    ngram_drop: float = setting(
+        0.1, "Each n-gram of a training text is left out with this probability.",
+        min=0, max=1, max_open=True,
+    )  # fmt: skip
+    ngram_join: str = setting(
+        "features",
+        "Where the n-gram bag joins: the pooled encoder features (one MLP over both), or the "
+        "logits (a linear layer of its own).",
+        choices=JOINS,
+    )
+    ngram_mode: str = setting(
+        "l2",
+        "The bag of a text's n-gram vectors: their mean (fastText's), sum, or sum over the L2 "
+        "norm of their weights (l2: TF-IDF's norm).",
+        choices=MODES,
+    )
+    ngram_idf: bool = setting(
+        True,
+        "Weight each n-gram by its inverse document frequency on the training texts (TF-IDF's "
+        "weights, fixed; saved with the model).",
+    )
+    word_view: bool = setting(
+        True,
+        "Without --encoder: the classifier's own word view (embeddings with word dropout, a "
+        "BiGRU) beside the n-grams; off: the n-grams alone (fastText).",
+    )
+    word_hidden: int = setting(64, "The word view's BiGRU size per direction.", min=1, max=4096)
+    word_drop: float = setting(
+        0.1, "The word view's word dropout: a training word becomes xxunk with this probability.",
+        min=0, max=1, max_open=True,
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         self.backward_encoder = paths(self.backward_encoder)
         super().__post_init__()
+        self.ngram_spec()  # a bad --char-ngrams fails with the other settings
+
+    def ngram_spec(self) -> NgramSpec:
+        try:
+            parts = [int(p) for p in str(self.char_ngrams).split("-")]
+        except ValueError:
+            parts = []
+        if parts == [0]:
+            parts = [0, 0]
+        if len(parts) != 2:
+            raise SettingError(
+                "char_ngrams", f"{self.char_ngrams!r}: give MIN-MAX, e.g. 2-5 (or 0 for none)"
+            )
+        return NgramSpec(self.ngram_buckets, self.word_ngrams, parts[0], parts[1])
 
 
 class Classification:
@@ -107,10 +175,11 @@ class Classification:
     settings: ClassVar[type[FinetuneSettings]] = ClassifySettings
 
     def read(self, s: ClassifySettings) -> TaskData:
-        if not s.encoder and not s.backward_encoder and not s.from_scratch:
+        lms = s.encoder or s.backward_encoder or s.from_scratch
+        if not lms and not s.word_view and not s.ngrams:
             raise ValueError(
-                "give --encoder RUN_DIR (a `seqlab pretrain` run) to fine-tune, or "
-                "--from-scratch to train without pretraining"
+                "--no-ngrams --no-word-view leaves nothing to read the texts: drop one, or "
+                "give --encoder RUN_DIR"
             )
         task = load_task(
             s.dataset,
@@ -130,7 +199,13 @@ class Classification:
         lms = pretrained(s)
         model, vocab, note = build_model(task, s, lms)
         backward, level = reads_backward(model.encoder), level_of(lms)
-        seqs = {split: encode(task.texts(split), vocab, backward, level) for split in task.splits}
+        hasher = hasher_of(model.encoder)
+        seqs = {
+            split: encode(task.texts(split), vocab, backward, level, hasher)
+            for split in task.splits
+        }
+        if s.ngrams and s.ngram_idf:
+            cast(NgramEncoder, model.encoder).set_idf(seqs["train"])
         batching: dict[str, Any] = {
             "bs": s.bs,
             "max_tokens": s.max_tokens,
@@ -181,7 +256,13 @@ class Classification:
         s: ClassifySettings,
         out: Path,
     ) -> Scores:
-        seqs = encode(task.texts(split), vocab, reads_backward(model.encoder), run_level(meta))
+        seqs = encode(
+            task.texts(split),
+            vocab,
+            reads_backward(model.encoder),
+            run_level(meta),
+            hasher_of(model.encoder),
+        )
         probs = probabilities(model, seqs, vocab.pad_idx, s.bs, resolve_device(s.device))
         true, pred = task.label_ids(split), probs.argmax(1).tolist()
         metrics = scores(true, pred)
@@ -229,9 +310,9 @@ def pretrained(s: ClassifySettings) -> list[transfer.Pretrained]:
 def encoder_meta(encoder: Any) -> dict[str, Any]:
     """How a checkpoint names the encoder: a plain LM's config, or the stack's kind and
     config."""
-    if isinstance(encoder, StackedLMs):
-        return {"encoder_kind": StackedLMs.kind, "encoder": encoder.to_dict()}
-    return {"encoder": asdict(encoder.config)}
+    if isinstance(encoder, StatefulEncoder):
+        return {"encoder": asdict(encoder.config)}
+    return {"encoder_kind": encoder.kind, "encoder": encoder.to_dict()}
 
 
 def level_of(lms: list[transfer.Pretrained]) -> str:
@@ -261,12 +342,30 @@ def build_model(
         ]
         stacked = len(encoders) > 1 or s.freeze_encoder
         encoder = StackedLMs(encoders, vocab.pad_idx, s.freeze_encoder) if stacked else encoders[0]
-    else:
+    elif s.from_scratch:
         vocab = task_vocab
         config = EncoderConfig(
             len(vocab), hidden=s.hidden, layers=s.layers, cell=s.cell, emb_size=s.emb_size
         )
         encoder = transfer.build_encoder(vocab, config=config, **drops)
+    else:  # the default classifier: its own word view (or none) beside the n-grams
+        vocab = task_vocab
+        encoder = (
+            WordView(
+                len(vocab),
+                emb_size=s.emb_size,
+                hidden=s.word_hidden,
+                word_drop=s.word_drop,
+                drop=DROPOUTS["input_drop"] * s.drop_mult,
+                unk_idx=vocab.unk_idx,
+                pad_idx=vocab.pad_idx,
+                bos_idx=vocab.bos_idx,
+            )
+            if s.word_view
+            else None
+        )
+    if s.ngrams:
+        encoder = NgramEncoder(encoder, s.ngram_spec(), s.ngram_dim, vocab.pad_idx, s.ngram_drop)
     head = ClassifierHead(
         encoder,
         len(task.classes),
@@ -276,6 +375,9 @@ def build_model(
         class_weights=balanced_weights(task.label_ids("train"), len(task.classes))
         if s.balance
         else None,
+        ngram_dim=s.ngram_dim if s.ngrams else 0,
+        join=s.ngram_join,
+        ngram_mode=s.ngram_mode,
     )
     return SeqModel(encoder, head), vocab, note
 

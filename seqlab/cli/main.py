@@ -244,12 +244,18 @@ def export(corpus, directory, overwrite, quiet):
     "nor a file in a run or model directory; an existing file only with --overwrite.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace the --out file if it exists.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Also list what weighed most for each prediction (classifiers with the n-gram "
+    "channel: the n-grams and their weights toward the predicted label).",
+)
 @click.option("--bs", type=POSITIVE, default=64, show_default=True, help="Examples per batch.")
 @device_option
 @threads_option
 @quiet_option
 @user_errors
-def predict(paths, texts, as_json, entities, fmt, out, overwrite, bs, device, quiet):
+def predict(paths, texts, as_json, entities, fmt, out, overwrite, explain, bs, device, quiet):
     """Predict with the fine-tuned run in RUN_DIR (or a model directory of `seqlab
     export-model`) for each text of INPUT (a file, or - for stdin) or of --text. The run's
     task decides what a prediction is: a classifier prints label and probability per line;
@@ -265,6 +271,7 @@ def predict(paths, texts, as_json, entities, fmt, out, overwrite, bs, device, qu
       cat sentences.txt | seqlab predict runs/genre -
       seqlab predict runs/genre-fwd runs/genre-bwd reviews.txt
       seqlab predict runs/ner news.txt --entities
+      seqlab predict runs/genre reviews.txt --explain
     """
     from seqlab.tasks.predict import make_request, with_others
     from seqlab.tasks.predict import predict as run_predictor
@@ -292,6 +299,7 @@ def predict(paths, texts, as_json, entities, fmt, out, overwrite, bs, device, qu
         format=fmt,
         bs=bs,
         device=device,
+        explain=explain,
     )
     result = run_predictor(with_others(request, others))
     if out is None:

@@ -186,7 +186,15 @@ def read_tensors(directory: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
         raise CheckpointError(f"{weights_path}: not a safetensors file ({e})") from None
     aliases = config.get("tied_weights", {})
     if not isinstance(aliases, dict) or any(t not in tensors for t in aliases.values()):
-        raise CheckpointError(f"{config_path}: 'tied_weights' names tensors the weights lack")
+        missing = (
+            sorted(set(map(str, aliases.values())) - set(tensors))[:3]
+            if isinstance(aliases, dict)
+            else []
+        )
+        raise CheckpointError(
+            f"{config_path}: 'tied_weights' names tensors {weights_path} lacks "
+            f"({', '.join(missing) or 'not a mapping'}); are they another model's weights?"
+        )
     meta = {k: config[k] for k in KEYS if k in config}
     meta.update(task=config.get("task"), level=config.get("level", "word"), vocab=vocab.itos)
     meta["aliases"] = aliases

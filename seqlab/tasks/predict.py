@@ -46,6 +46,7 @@ class PredictRequest:
     format: str | None = None  # --format, for the predictor to interpret (None: its default)
     bs: int = 64
     device: str = "auto"
+    explain: bool = False  # --explain: what weighed most for each prediction (predictors that can)
     out: StringIO = field(default_factory=StringIO)
 
     def __post_init__(self) -> None:
@@ -163,5 +164,7 @@ def predict(request: PredictRequest) -> str:
             f"--entities: {request.run_dir} is a {kind!r} model, which finds no entities; "
             "give a tagger trained on BIO/BIOES tags, or drop --entities"
         )
+    if request.explain and not getattr(predictor, "explains", False):
+        raise ValueError(f"explain: runs with a {kind!r} head cannot explain their predictions")
     predictor(request)
     return request.out.getvalue()

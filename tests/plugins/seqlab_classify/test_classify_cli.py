@@ -107,7 +107,8 @@ def test_finetune_writes_a_run_with_report(classifier):
     assert config["task"] == "classify" and config["settings"]["epochs"] == 3
     model, vocab, meta = load_model(out / "best")  # same checkpoint format as pretraining
     assert meta["labels"] == ["neg", "pos"] and model.head.n_classes == 2
-    assert meta["encoder"]["stateful"] is False
+    assert meta["encoder_kind"] == "classify-ngrams"  # the n-gram channel beside the LM
+    assert meta["encoder"]["inner"]["stateful"] is False
     t = meta["transfer"]
     assert t["discriminative"] and t["unfreeze"] and not t["from_scratch"]
     assert t["known_tokens"] > len(WORDS["pos"].split())  # the LM's words kept their rows
@@ -215,7 +216,7 @@ def test_user_errors_exit_2_and_write_nothing(lm_run, data, tmp_path):
             ["--encoder", lm_run, "--train", data["train"], "--valid", bad_valid],
             "valid.csv, line 3: label 'meh' never occurs",
         ),
-        (["--train", data["train"]], "give --encoder RUN_DIR"),
+        (["--train", data["train"], "--no-ngrams", "--no-word-view"], "leaves nothing to read"),
         (["--encoder", tmp_path / "nope", "--train", data["train"]], "no such run directory"),
         (["--encoder", lm_run], "nothing to train on"),
         (["human-numbers-roles", "--encoder", lm_run], "for the 'tag' task"),

@@ -76,4 +76,7 @@ def test_config_round_trip():
         "drop": 0.2,
         "label_smoothing": 0.0,
         "class_weights": None,
+        "ngram_dim": 0,  # no n-gram channel: the head of before
+        "join": "features",
+        "ngram_mode": "mean",
     }

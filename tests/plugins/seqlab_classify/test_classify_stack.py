@@ -33,8 +33,9 @@ def frozen(lms, data, tmp_path_factory):
 
 def test_a_frozen_stack_keeps_both_lms_as_pretrained(lms, frozen):
     model, vocab, meta = load_model(frozen / "best")
-    assert meta["encoder_kind"] == "classify-stack" and meta["encoder"]["frozen"] is True
-    stack = model.encoder
+    assert meta["encoder"]["inner_kind"] == "classify-stack"
+    assert meta["encoder"]["inner"]["frozen"] is True
+    stack = model.encoder.inner  # the n-gram channel beside it
     assert [e.config.backward for e in stack.language_models] == [False, True]
     for i, d in enumerate(("fwd", "bwd")):
         pre, pre_vocab, _ = load_model(lms / d / "best")
@@ -62,9 +63,9 @@ def test_an_unfrozen_stack_fine_tunes_its_lms(lms, data, tmp_path):
     out = finetune(data, tmp_path / "tuned", "--encoder", lms / "fwd", "--backward-encoder",
                    lms / "bwd", "--no-unfreeze", "--lr", "0.01")  # fmt: skip
     model, _, meta = load_model(out / "best")
-    assert meta["encoder"]["frozen"] is False
+    assert meta["encoder"]["inner"]["frozen"] is False
     pre, _, _ = load_model(lms / "fwd" / "best")
-    tuned = model.encoder.language_models[0].state_dict()
+    tuned = model.encoder.inner.language_models[0].state_dict()
     changed = [k for k, v in pre.encoder.state_dict().items() if k != "embedding.weight"]
     assert any(not torch.equal(pre.encoder.state_dict()[k], tuned[k]) for k in changed)
 

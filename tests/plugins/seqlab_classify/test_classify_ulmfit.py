@@ -32,7 +32,7 @@ def pair(lms, data, tmp_path_factory):
 def test_backward_classifier_reads_texts_right_to_left(pair):
     _, bwd = pair
     model, vocab, meta = load_model(bwd / "best")
-    assert meta["encoder"]["backward"] is True
+    assert meta["encoder"]["inner"]["backward"] is True
     assert json.loads((bwd / "config.json").read_text())["settings"]["backward_encoder"]
     (ids,) = encode(["good bad movie"], vocab, backward=True)
     assert [vocab.itos[i] for i in ids] == ["xxbos", "movie", "bad", "good"]

@@ -1,0 +1,160 @@
+"""Hashed n-grams of a text, per token: the input of the classifier's n-gram channel.
+
+fastText's bag of n-grams (Joulin et al. 2017; Bojanowski et al. 2017): each word gives its
+word n-grams (the word itself and the words before it: 1..`word_max`) and its character
+n-grams (`char_min`..`char_max`) of the word with boundary marks, `<word>`. Each n-gram is
+hashed into one of `buckets` rows of an embedding table. The hash is CRC-32 (zlib), not
+Python's `hash()`, which is salted per process: a checkpoint's buckets must mean the same
+n-grams in every later `seqlab predict`.
+
+The ids ride along with the token ids, one row per token (PaddedBatches' (tokens, F) form):
+
+    column 0      the token's id in the run's vocab (what the word view or the LM reads)
+    columns 1..K  the n-grams that end at that token, bucket + pad_idx + 1; pad_idx: none
+
+so they are computed once per text when the data is encoded, batched and padded by the
+same code as the tokens, and reversed with them for a backward LM. A char-level classifier
+reads characters; a word's n-grams then sit at its last character.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from seqlab.settings import SettingError
+
+WORD, CHAR = "w", "c"  # hashed with the kind first, so the word "ab" and the chars "ab" differ
+BOW, EOW = "<", ">"  # fastText's word boundary marks
+MAX_BUCKETS = 1 << 24
+CACHED = 1_000_000  # words remembered: a stream of new words cannot fill memory
+
+
+@dataclass(frozen=True)
+class NgramSpec:
+    """Which n-grams, and how many buckets they are hashed into (a checkpoint stores it)."""
+
+    buckets: int = 1 << 18
+    word_max: int = 2  # word n-grams 1..word_max (0: none)
+    char_min: int = 2
+    char_max: int = 5  # character n-grams char_min..char_max (0: none)
+    per_word: int = 64  # n-grams kept per word (a long URL would give hundreds)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.buckets <= MAX_BUCKETS:
+            raise SettingError("ngram_buckets", f"must be in 1..{MAX_BUCKETS}, got {self.buckets}")
+        if not 0 <= self.word_max <= 5:
+            raise SettingError("word_ngrams", f"must be in 0..5, got {self.word_max}")
+        if self.char_max and not 1 <= self.char_min <= self.char_max <= 10:
+            raise SettingError(
+                "char_ngrams",
+                f"{self.char_min}-{self.char_max}: give MIN-MAX with 1 <= MIN <= MAX <= 10 "
+                f"(or 0 for none)",
+            )
+        if not self.word_max and not self.char_max:
+            raise SettingError("ngrams", "word and character n-grams are both off; turn one on")
+        if self.per_word < 1:
+            raise SettingError("ngram_per_word", f"must be at least 1, got {self.per_word}")
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NgramSpec:
+        return cls(**d)
+
+
+def bucket(kind: str, gram: str, buckets: int) -> int:
+    """The bucket of one n-gram: the same in every process and on every machine."""
+    return zlib.crc32(f"{kind}\x1f{gram}".encode()) % buckets
+
+
+def word_spans(text: str, level: str, tokens: list[str]) -> list[tuple[int, str]]:
+    """(token position, word) of each word: the text's tokens for a word-level model, the
+    whitespace-separated words at their last character for a char-level one."""
+    if level == "char":
+        return [(m.end() - 1, m.group()) for m in re.finditer(r"\S+", text)]
+    return list(enumerate(tokens))
+
+
+class Hasher:
+    """A spec's n-grams of words and texts. A word's own n-grams and their buckets are
+    remembered (words repeat: Zipf), so hashing a text costs about one dictionary look-up
+    and one CRC-32 (its word pair) per word."""
+
+    def __init__(self, spec: NgramSpec):
+        self.spec = spec
+        self._own: dict[str, list[tuple[str, str]]] = {}
+        self._own_ids: dict[str, list[int]] = {}
+
+    def own_grams(self, word: str) -> list[tuple[str, str]]:
+        """(kind, n-gram) of the word alone: itself, then its character n-grams."""
+        grams = self._own.get(word)
+        if grams is None:
+            s = self.spec
+            grams = [(WORD, word)] if s.word_max else []
+            if s.char_max:
+                marked = f"{BOW}{word}{EOW}"
+                for n in range(s.char_min, s.char_max + 1):
+                    grams += [(CHAR, marked[i : i + n]) for i in range(len(marked) - n + 1)]
+            if len(self._own) < CACHED:
+                self._own[word] = grams
+        return grams
+
+    def own_ids(self, word: str) -> list[int]:
+        """The buckets of `own_grams(word)`, in its order."""
+        ids = self._own_ids.get(word)
+        if ids is None:
+            b = self.spec.buckets
+            ids = [bucket(kind, g, b) for kind, g in self.own_grams(word)]
+            if len(self._own_ids) < CACHED:
+                self._own_ids[word] = ids
+        return ids
+
+    def _longer(self, words: list[str], i: int) -> list[tuple[str, str]]:
+        """The word n-grams of 2..word_max words that end at word i."""
+        return [
+            (WORD, " ".join(words[i - n + 1 : i + 1]))
+            for n in range(2, self.spec.word_max + 1)
+            if i - n + 1 >= 0
+        ]
+
+    def grams(self, words: list[str]) -> list[list[tuple[str, str]]]:
+        """For each word, the (kind, n-gram)s that end at it: the word itself, its longer word
+        n-grams, then its character n-grams; at most `per_word`."""
+        out = []
+        for i, word in enumerate(words):
+            own, longer = self.own_grams(word), self._longer(words, i)
+            out.append((own[:1] + longer + own[1:])[: self.spec.per_word] if own else longer)
+        return out
+
+    def rows(self, spans: list[tuple[int, str]], n_tokens: int, pad_idx: int) -> np.ndarray:
+        """(n_tokens, per_word) n-gram columns of a text of `n_tokens` tokens, xxbos first,
+        and words at `spans` (word_spans): the buckets of `grams` + pad_idx + 1 at each
+        word's position (+1 for xxbos), pad_idx elsewhere."""
+        out = np.full((n_tokens, self.spec.per_word), -1, dtype=np.int32)
+        words = [w for _, w in spans]
+        shift, b, first = pad_idx + 1, self.spec.buckets, 1 if self.spec.word_max else 0
+        for i, (pos, word) in enumerate(spans):
+            own = self.own_ids(word)
+            longer = [bucket(kind, g, b) for kind, g in self._longer(words, i)]
+            ids = (own[:first] + longer + own[first:])[: self.spec.per_word]
+            out[pos + 1, : len(ids)] = ids
+        written = out >= 0
+        out[written] += shift
+        out[~written] = pad_idx
+        return out
+
+
+def grams_at(
+    spans: list[tuple[int, str]], n_tokens: int, spec: NgramSpec
+) -> list[list[tuple[str, str]]]:
+    """For each token position (xxbos first), its (kind, n-gram)s, in the order of `rows`."""
+    out: list[list[tuple[str, str]]] = [[] for _ in range(n_tokens)]
+    for (pos, _), grams in zip(spans, Hasher(spec).grams([w for _, w in spans]), strict=True):
+        out[pos + 1] = grams
+    return out

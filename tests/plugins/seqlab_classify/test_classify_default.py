@@ -1,0 +1,167 @@
+"""The default classifier (no LM: the word view and the n-gram channel) from the CLI: train,
+predict in another process with the same probabilities, --json, --explain, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from classify_helpers import TINY_FT, invoke, labelled_csv
+from click.testing import CliRunner
+
+from seqlab import load_model
+from seqlab.cli.main import cli
+from seqlab_classify.data import encode
+from seqlab_classify.explain import top_ngrams
+from seqlab_classify.predict import class_probabilities
+
+SMALL = ["--ngram-buckets", "4096", "--ngram-dim", "8"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("data")
+    return {
+        s: labelled_csv(tmp / f"{s}.csv", n, seed)
+        for s, n, seed in (("train", 48, 0), ("valid", 16, 1), ("test", 16, 2))
+    }
+
+
+def train(data, out, *args):
+    result = invoke(
+        "finetune", "classify", "--train", data["train"], "--valid", data["valid"],
+        "--test", data["test"], *TINY_FT, *SMALL, *args, "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def default_run(data, tmp_path_factory):
+    return train(data, tmp_path_factory.mktemp("clf") / "run")
+
+
+@pytest.fixture(scope="module")
+def linear_run(data, tmp_path_factory):
+    """The n-grams alone (fastText), trained long enough to learn the sentiment words."""
+    out = tmp_path_factory.mktemp("clf") / "linear"
+    return train(data, out, "--no-word-view", "--epochs", "6", "--lr", "0.1", "--no-ngram-idf",
+                 "--ngram-mode", "mean")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def idf_run(data, tmp_path_factory):
+    """The same with TF-IDF's weights and norm on the bag."""
+    out = tmp_path_factory.mktemp("clf") / "idf"
+    return train(data, out, "--no-word-view", "--epochs", "6", "--lr", "0.1", "--ngram-idf",
+                 "--ngram-mode", "l2")  # fmt: skip
+
+
+def test_no_encoder_trains_the_word_view_with_ngrams(default_run):
+    _, _, meta = load_model(default_run / "best")
+    assert meta["encoder_kind"] == "classify-ngrams"
+    assert meta["encoder"]["inner_kind"] == "classify-words"
+    assert meta["encoder"]["ngrams"]["buckets"] == 4096
+    assert meta["head"]["config"]["ngram_dim"] == 8
+    scores = json.loads((default_run / "scores.json").read_text())
+    assert scores["split"] == "test" and scores["n"] == 16
+
+
+def test_predict_in_another_process_gives_the_checkpoints_probabilities(default_run, data):
+    """The checkpoint alone reproduces the features: another process (another hash seed)
+    gives the probabilities this one computes from the reloaded model."""
+    model, vocab, meta = load_model(default_run / "best")
+    texts = [line.split(",")[0] for line in data["test"].read_text().splitlines()[1:]]
+    here = class_probabilities(model, vocab, texts)
+    lines = data["test"].parent / "test.txt"
+    lines.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONHASHSEED": "7"}
+    out = subprocess.run(
+        [sys.executable, "-m", "seqlab", "predict", str(default_run), str(lines), "--json"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    there = np.array([[r["probabilities"][c] for c in meta["labels"]] for r in records])
+    np.testing.assert_allclose(there, here, atol=2e-6)
+    assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-4 for r in records)
+
+
+@pytest.mark.parametrize("run", ["linear_run", "idf_run"])
+def test_explain_weights_add_up_to_the_logit(run, request):
+    """n-grams alone: the logit is linear in them, so their weights and the bias are it."""
+    model, vocab, meta = load_model(request.getfixturevalue(run) / "best")
+    text = "good great nice movie"
+    everything = top_ngrams(model, vocab, text, "word", False, top=10_000)
+    pos = meta["labels"].index("pos")
+    row = class_probabilities(model, vocab, [text])[0]
+    assert int(row.argmax()) == pos
+    x = torch.from_numpy(encode([text], vocab, False, "word", model.encoder.hasher)[0])
+    with torch.no_grad():
+        logit = float(model(x[None].long())[0, pos])
+        bias = float(model.head.ngram_out.bias[pos])
+    # weights are rounded to 4 decimals each
+    assert abs(sum(e["weight"] for e in everything) + bias - logit) < 1e-4 * len(everything) + 1e-5
+    top = top_ngrams(model, vocab, text, "word", False, label=pos)
+    assert len(top) == 5 and top[0]["weight"] >= top[-1]["weight"]
+    # what weighs for "pos" comes from its words, not from "movie", which every text has
+    assert any(e["ngram"] in "<good> <great> <nice>" and e["ngram"] not in "<movie>" for e in top)
+
+
+def test_predict_explain_from_the_cli(linear_run):
+    result = invoke("predict", linear_run, "--text", "good great movie", "--explain")
+    assert result.exit_code == 0, result.output
+    first, because = result.output.splitlines()
+    assert first.startswith("pos\t") and because.startswith("  because: ")
+    result = invoke("predict", linear_run, "--text", "bad awful", "--json", "--explain")
+    record = json.loads(result.output)
+    assert set(record["probabilities"]) == {"neg", "pos"}
+    assert len(record["explain"]) == 5 and {"ngram", "kind", "weight"} <= set(record["explain"][0])
+
+
+def test_explain_without_ngrams_is_a_one_line_error(data, tmp_path):
+    run = train(data, tmp_path / "plain", "--no-ngrams")
+    _, _, meta = load_model(run / "best")
+    assert meta["encoder_kind"] == "classify-words"
+    result = CliRunner().invoke(cli, ["predict", str(run), "--text", "good", "--explain"])
+    assert result.exit_code == 2 and "no n-gram channel" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_builtin_dataset_needs_no_lm(tmp_path):
+    out = tmp_path / "mod3"
+    result = invoke("finetune", "classify", "human-numbers-mod3", "--epochs", "1", *SMALL,
+                    "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = invoke("predict", out, "--text", "nine thousand nine hundred ninety nine")
+    assert result.exit_code == 0 and result.output.split("\t")[0] in {"0", "1", "2"}
+
+
+def test_bad_input_is_one_line_naming_file_or_flag(data, tmp_path):
+    one = tmp_path / "one.csv"
+    one.write_text("text,label\ngood film,pos\nnice film,pos\n", encoding="utf-8")
+    unseen = tmp_path / "unseen.csv"
+    unseen.write_text("text,label\ngood film,meh\n", encoding="utf-8")
+    cases = [
+        (["--train", data["train"], "--char-ngrams", "5-2"], "--char-ngrams"),
+        (["--train", data["train"], "--char-ngrams", "two"], "--char-ngrams"),
+        (["--train", data["train"], "--word-ngrams", "9"], "--word-ngrams"),
+        (["--train", data["train"], "--ngram-buckets", "0"], "--ngram-buckets"),
+        (["--train", one], "one.csv: only one label"),
+        (["--train", data["train"], "--test", unseen], "unseen.csv, line 2: label 'meh' never"),
+        (["--train", data["train"], "--no-ngrams", "--no-word-view"], "nothing to read"),
+    ]
+    for args, message in cases:
+        out = tmp_path / "run"
+        result = CliRunner().invoke(
+            cli, ["finetune", "classify", *map(str, args), "--out", str(out)]
+        )
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output, result.output
+        assert len(result.output.strip().splitlines()) <= 3, result.output  # usage + error
+        assert not out.exists()

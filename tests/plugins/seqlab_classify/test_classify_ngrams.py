@@ -1,0 +1,178 @@
+"""The n-gram channel: hashing (deterministic, in range, the same in another process), the
+per-token rows (reversed with the tokens), the spec's checks and the encoder's round trip."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqlab import Vocab
+from seqlab.settings import SettingError
+from seqlab_classify.data import encode
+from seqlab_classify.head import ClassifierHead
+from seqlab_classify.ngram_encoder import NgramEncoder
+from seqlab_classify.ngrams import CHAR, WORD, Hasher, NgramSpec, bucket, grams_at, word_spans
+from seqlab_classify.wordview import WordView
+
+words = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([WORD, CHAR]), words, st.integers(1, 1 << 24))
+def test_bucket_is_deterministic_and_in_range(kind, gram, buckets):
+    b = bucket(kind, gram, buckets)
+    assert 0 <= b < buckets
+    assert b == bucket(kind, gram, buckets)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(words.filter(lambda w: not any(c.isspace() for c in w)), min_size=1, max_size=8),
+       st.integers(1, 1000), st.integers(1, 20))  # fmt: skip
+def test_rows_hold_buckets_in_range_at_each_word(ws, buckets, per_word):
+    spec = NgramSpec(buckets=buckets, per_word=per_word)
+    pad = 1
+    spans = list(enumerate(ws))
+    rows = Hasher(spec).rows(spans, len(ws) + 1, pad)
+    assert rows.shape == (len(ws) + 1, per_word)
+    assert (rows[0] == pad).all()  # xxbos has no n-grams
+    real = rows[rows != pad]
+    assert ((real >= pad + 1) & (real <= pad + buckets)).all()
+    assert all((r != pad).any() for r in rows[1:])  # every word has at least its unigram
+
+
+def test_a_words_ngrams_are_fasttexts():
+    spec = NgramSpec(word_max=2, char_min=2, char_max=3)
+    first, second = Hasher(spec).grams(["ab", "c"])
+    assert first == [(WORD, "ab"), (CHAR, "<a"), (CHAR, "ab"), (CHAR, "b>"),
+                     (CHAR, "<ab"), (CHAR, "ab>")]  # fmt: skip
+    assert (WORD, "ab c") in second and second[0] == (WORD, "c")
+    assert len(Hasher(NgramSpec(per_word=3)).grams(["abcdefgh"])[0]) == 3
+
+
+def test_hashing_is_the_same_in_another_process():
+    """Python's hash() of a str changes with PYTHONHASHSEED; the buckets must not."""
+    grams = ["the", "<th", "lol !!!", "naïve"]
+    code = (
+        "import json,sys; from seqlab_classify.ngrams import bucket; "
+        f"print(json.dumps([bucket('c', g, 1 << 18) for g in {grams!r}]))"
+    )
+    got = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        got.append(json.loads(out.stdout))
+    assert got[0] == got[1] == [bucket("c", g, 1 << 18) for g in grams]
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"buckets": 0}, "ngram_buckets"),
+        ({"word_max": 9}, "word_ngrams"),
+        ({"char_min": 5, "char_max": 2}, "char_ngrams"),
+        ({"word_max": 0, "char_max": 0}, "ngrams"),
+    ],
+)
+def test_a_spec_out_of_range_names_its_setting(kwargs, name):
+    with pytest.raises(SettingError) as e:
+        NgramSpec(**kwargs)
+    assert e.value.name == name
+
+
+def test_char_level_ngrams_sit_at_each_words_last_character():
+    assert word_spans("hi you", "char", list("hi you")) == [(1, "hi"), (5, "you")]
+    spec = NgramSpec(char_max=0)
+    at = grams_at(word_spans("hi you", "char", list("hi you")), 7, spec)
+    assert at[2] == [(WORD, "hi")] and at[6] == [(WORD, "you"), (WORD, "hi you")]
+    assert not any(at[i] for i in (0, 1, 3, 4, 5))
+
+
+def test_backward_rows_are_reversed_with_their_tokens():
+    vocab = Vocab(["xxunk", "xxpad", "xxbos", "good", "film"])
+    hasher = Hasher(NgramSpec(buckets=97))
+    fwd = encode(["good film"], vocab, False, "word", hasher)[0]
+    bwd = encode(["good film"], vocab, True, "word", hasher)[0]
+    assert fwd.shape == bwd.shape == (3, 1 + 64)
+    np.testing.assert_array_equal(bwd[0], fwd[0])
+    np.testing.assert_array_equal(bwd[1:], fwd[:0:-1])
+    assert list(fwd[:, 0]) == [2, 3, 4]
+
+
+def tiny_model(join: str, word_view: bool = True):
+    spec = NgramSpec(buckets=101, per_word=16)
+    inner = WordView(10, emb_size=4, hidden=3) if word_view else None
+    encoder = NgramEncoder(inner, spec, dim=5, pad_idx=1, drop=0.2)
+    head = ClassifierHead(encoder, 3, lin=4, ngram_dim=5, join=join)
+    return encoder, head
+
+
+@pytest.mark.parametrize(
+    "join, word_view", [("features", True), ("logits", True), ("logits", False)]
+)
+def test_the_encoder_and_head_rebuild_from_their_configs(join, word_view):
+    torch.manual_seed(0)
+    encoder, head = tiny_model(join, word_view)
+    x = torch.randint(0, 10, (2, 4, 17))
+    x[..., 1:] = torch.where(torch.rand(2, 4, 16) < 0.5, 1, x[..., 1:] + 2)  # some pads
+    encoder.eval(), head.eval()
+    want = head(encoder(x), None)
+    again = NgramEncoder.from_config(json.loads(json.dumps(encoder.to_dict())))
+    head2 = ClassifierHead.from_config(json.loads(json.dumps(head.config())), again)
+    again.load_state_dict(encoder.state_dict()), head2.load_state_dict(head.state_dict())
+    again.eval(), head2.eval()
+    torch.testing.assert_close(head2(again(x), None), want, rtol=0, atol=0)
+
+
+def test_ngram_dropout_only_while_training_and_padding_row_stays_zero():
+    torch.manual_seed(0)
+    encoder, _ = tiny_model("logits", word_view=False)
+    x = torch.full((1, 3, 17), 5)
+    encoder.eval()
+    assert (encoder.bucket_ids(x) != 101).all()
+    encoder.train()
+    dropped = (encoder.bucket_ids(x) == 101).float().mean()
+    assert 0 < dropped < 0.6
+    assert encoder.bag.weight[101].abs().sum() == 0
+
+
+def test_idf_weighs_an_ngram_in_every_text_least_and_survives_the_config():
+    spec = NgramSpec(buckets=211, word_max=1, char_max=0)
+    vocab = Vocab(["xxunk", "xxpad", "xxbos", "the", "cat", "dog"])
+    hasher = Hasher(spec)
+    seqs = encode(["the cat", "the dog", "the the"], vocab, False, "word", hasher)
+    encoder = NgramEncoder(None, spec, dim=3, pad_idx=1)
+    encoder.set_idf(seqs)
+    the, cat = (bucket(WORD, w, 211) for w in ("the", "cat"))
+    assert encoder.idf[the] == pytest.approx(1.0)  # ln(4 / 4) + 1
+    assert encoder.idf[cat] == pytest.approx(np.log(4 / 2) + 1)
+    assert encoder.idf[211] == 0  # the padding row
+    again = NgramEncoder.from_config(encoder.to_dict())
+    again.load_state_dict(encoder.state_dict())
+    torch.testing.assert_close(again.idf, encoder.idf)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bb", "the", "naïve", "x" * 30]), min_size=1, max_size=6),
+       st.integers(0, 3), st.integers(0, 5), st.integers(1, 70))  # fmt: skip
+def test_rows_are_the_buckets_of_grams_in_order(ws, word_max, char_max, per_word):
+    """The fast path (cached buckets) writes exactly the n-grams `grams` lists (which explain
+    names), in its order."""
+    if not word_max and not char_max:
+        return
+    spec = NgramSpec(buckets=997, word_max=word_max, char_min=min(2, char_max) or 2,
+                     char_max=char_max, per_word=per_word)  # fmt: skip
+    hasher = Hasher(spec)
+    rows = hasher.rows(list(enumerate(ws)), len(ws) + 1, 1)
+    for i, grams in enumerate(hasher.grams(ws)):
+        want = [bucket(kind, g, 997) + 2 for kind, g in grams]
+        assert list(rows[i + 1, : len(want)]) == want
+        assert (rows[i + 1, len(want) :] == 1).all()
