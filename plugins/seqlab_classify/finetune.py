@@ -63,8 +63,8 @@ def classify(**opts):
       seqlab finetune classify --train train.csv --valid valid.csv --out runs/genre
       seqlab predict runs/genre new.txt --json --explain
       seqlab pretrain human-numbers --out runs/lm
-      seqlab finetune classify human-numbers-mod3 --encoder runs/lm --out runs/mod3
-      seqlab finetune classify human-numbers-mod3 --from-scratch --out runs/mod3-scratch
+      seqlab finetune classify human-numbers-parity --encoder runs/lm --out runs/parity
+      seqlab finetune classify human-numbers-parity --from-scratch --out runs/parity-scratch
       seqlab finetune classify --encoder runs/lm --train train.csv --valid valid.csv
       seqlab finetune classify --backward-encoder runs/lm-bwd --train train.csv --out runs/bwd
       seqlab predict runs/fwd runs/bwd new.txt      (the two directions' probabilities averaged)

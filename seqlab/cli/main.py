@@ -266,7 +266,7 @@ def predict(paths, texts, as_json, entities, fmt, out, overwrite, explain, bs, d
 
     \b
     Examples:
-      seqlab predict runs/mod3 --text "two thousand one" --text "nine"
+      seqlab predict runs/parity --text "two thousand one" --text "nine"
       seqlab predict runs/genre reviews.txt --json
       cat sentences.txt | seqlab predict runs/genre -
       seqlab predict runs/genre-fwd runs/genre-bwd reviews.txt
@@ -334,8 +334,8 @@ def export_model(run_dir, directory, overwrite, quiet):
 
     \b
     Example:
-      seqlab export-model runs/mod3 models/mod3
-      seqlab predict models/mod3 --text "two thousand one"
+      seqlab export-model runs/parity models/parity
+      seqlab predict models/parity --text "two thousand one"
     """
     from seqlab.api import load
 
