@@ -5,12 +5,10 @@ is one line saying what it is; nothing silently wrong."""
 
 from __future__ import annotations
 
-import os
 import random
-import threading
 
 from faults.fixtures import Fixtures
-from faults.harness import Tally, invoke, judge
+from faults.harness import Tally, fed_fifo, invoke, judge
 
 
 def fam_malformed_fields(fx: Fixtures, t: Tally, rng: random.Random, n: int) -> None:
@@ -73,21 +71,8 @@ def fam_special_files(fx: Fixtures, t: Tally, rng: random.Random, n: int) -> Non
         if outcome == "one-line" and ".tmp" in result.output:
             outcome = "wrong"  # a hidden temporary file named instead of the user's
         t.add(outcome, desc, result.output[-300:])
-    fifo = d / "texts.fifo"
-    if not fifo.exists():
-        os.mkfifo(fifo)
-
-    def write():  # the writer end, as `<(command)` would be
-        with open(fifo, "w") as f:
-            f.write("good movie\nbad film\n")
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    try:
+    with fed_fifo(d / "texts.fifo", "good movie\nbad film\n") as fifo:
         result = invoke("predict", clf, fifo)
-    finally:  # a command that never opened the pipe must not leave the writer blocked
-        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
-        writer.join(timeout=10)
     rows = [r for r in result.output.splitlines() if r]
     outcome = judge(result, None)
     t.add("wrong" if outcome == "ok" and len(rows) != 2 else outcome, "a FIFO as INPUT",

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +163,26 @@ def refused(result: Outcome, where: str) -> str:
     if result.kind == "one-line" and where in result.output:
         return "ok"
     return "traceback" if result.kind in ("ok", "one-line") else result.kind
+
+
+@contextlib.contextmanager
+def fed_fifo(path: Path, text: str) -> Iterator[Path]:
+    """A named pipe at PATH that a thread writes TEXT into, as `<(command)` would be; on
+    leaving, the writer is released even if nothing ever opened the pipe."""
+    if not path.exists():
+        os.mkfifo(path)
+
+    def write() -> None:
+        with open(path, "w") as f:
+            f.write(text)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        yield path
+    finally:
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(timeout=10)
 
 
 def snapshot(paths: list[Path]) -> dict[Path, bytes | None]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import socket
+import sys
 import tempfile
-import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,6 +17,9 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from seqlab.cli.main import cli
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+from faults.harness import fed_fifo  # noqa: E402  (the fault benchmark's named pipe)
 
 SCRATCH = ["--from-scratch", "--hidden", "8", "--emb-size", "8", "--layers", "1", "--lin", "8"]
 
@@ -151,20 +154,8 @@ def test_a_directory_as_input_is_named_as_such(clf, tmp_path):
 
 
 def test_a_named_pipe_is_read_like_a_file(clf, tmp_path):
-    fifo = tmp_path / "texts"
-    os.mkfifo(fifo)
-
-    def write():  # the writer end, as `<(command)` would be
-        with open(fifo, "w") as f:
-            f.write("one\ntwo\n")
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    try:
+    with fed_fifo(tmp_path / "texts", "one\ntwo\n") as fifo:
         result = invoke("predict", clf, fifo)
-    finally:  # a command that never opened the pipe must not leave the writer blocked
-        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
-        writer.join(timeout=10)
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 2
 
