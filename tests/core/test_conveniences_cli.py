@@ -72,6 +72,9 @@ def test_quiet_pretrain_prints_only_its_summary(tmp_path):
     assert result.stderr == ""
     assert result.stdout.startswith("best valid_loss ") and len(result.stdout.splitlines()) == 1
     assert (out / "metrics.csv").is_file() and (out / "curves.png").is_file()
+    # which checkpoint each command reads: they differ, and a spike can make `best`
+    assert "(last epoch " in result.stdout and "`seqlab predict` read it" in result.stdout
+    assert "last (`evaluate` and `generate` do" in result.stdout
 
 
 def test_quiet_tagger_prints_its_report_and_draws_its_confusion_matrix(tmp_path):
