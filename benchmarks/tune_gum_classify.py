@@ -29,7 +29,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_gum_classify import DATA, WORK, Bench, scores, write_csv  # noqa: E402
+from bench_gum_classify import DATA, WORK  # noqa: E402
+from common.genre import Bench, scores, write_csv  # noqa: E402
 
 
 def documents(path: Path) -> dict[str, list[tuple[str, str]]]:
