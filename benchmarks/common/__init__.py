@@ -1,4 +1,4 @@
 """What the benchmarks share: running a command on one thread and timing it (proc), the peers'
 own virtual environment (peers), CoNLL-U blocks (conllu), the GUM tagging data and its scorer
-(gum), LMs pretrained once per run (lms), and the mean ± sd of seeds (tables). A benchmark
+(gum), GUM sentence genre (genre), LMs pretrained once per run (lms), and the mean ± sd of seeds (tables). A benchmark
 script is the comparison itself: its rows, its options, its table."""
