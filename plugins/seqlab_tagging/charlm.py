@@ -16,6 +16,13 @@ built on the fly from the tagger's character columns (seqlab_tagging.features), 
 mapped to the LM's own character ids by `lm_ids` (a character the LM never saw reads as its
 xxunk). Frozen by default, as in Flair: the LM stays in eval mode (no dropout) and its
 weights out of every layer group; `trainable=True` fine-tunes it with the tagger.
+
+A frozen LM's vectors for a sentence never change, so while a tagger trains they are read once
+(`remember`): each sentence's word vectors are kept, keyed by the character stream the LM
+reads, and every later epoch and validation pass takes them from there. A batch runs the LM
+only on its sentences not read before, and the result is bit for bit what reading them again
+would give (the LM reads each row from a zero state, and a row's outputs do not depend on the
+other rows of its batch; tested).
 """
 
 from __future__ import annotations
@@ -42,6 +49,14 @@ class CharLMReader(nn.Module):
         self.register_buffer("lm_ids", torch.zeros(n_chars, dtype=torch.long))
         if not trainable:
             lm.requires_grad_(False)
+        self.memo: dict[bytes, Tensor] | None = None  # sentence -> word vectors (remember)
+        self._bos_out: Tensor | None = None  # what a pad word gets: the output after xxbos
+
+    def remember(self, on: bool = True) -> None:
+        """Keep each sentence's word vectors once read (a frozen LM only; a trainable one
+        changes every step). For training, where the same sentences come back every epoch;
+        prediction reads each sentence once, so it does not remember."""
+        self.memo = {} if on and not self.trainable else None
 
     @classmethod
     def from_config(cls, config: dict[str, Any], n_chars: int) -> CharLMReader:
@@ -90,13 +105,39 @@ class CharLMReader(nn.Module):
         mask = torch.arange(stream.size(1), device=chars.device)[None] <= total[:, None]
         start = torch.cumsum(n + 1, dim=1) - (n + 1)  # each word's leading space in S
         if self.lm.config.backward:
-            out = self._read(flip_padded(stream, mask))
+            lm_input = flip_padded(stream, mask)
             at = (total[:, None] + 1) - start  # T - start, with xxbos at 0 and T = total + 1
         else:
-            out = self._read(stream)
+            lm_input = stream
             at = start + n + 2  # the space after the word, after xxbos
         at = at.masked_fill(~words, 0)
+        if self.memo is None:
+            return self._vectors(lm_input, at)
+        return self._remembered(lm_input, at, stream, total, words.sum(1))
+
+    def _vectors(self, lm_input: Tensor, at: Tensor) -> Tensor:
+        out = self._read(lm_input)
         return out.gather(1, at[..., None].expand(-1, -1, out.size(-1)))
+
+    def _remembered(
+        self, lm_input: Tensor, at: Tensor, stream: Tensor, total: Tensor, n_words: Tensor
+    ) -> Tensor:
+        """The word vectors of the batch from `memo`, the LM run on the rows not in it."""
+        assert self.memo is not None
+        keys = [stream[i, : int(t) + 1].cpu().numpy().tobytes() for i, t in enumerate(total)]
+        new = [i for i, k in enumerate(keys) if k not in self.memo]
+        if new:
+            rows = torch.tensor(new, device=lm_input.device)
+            got = self._vectors(lm_input[rows], at[rows])
+            for j, i in enumerate(new):
+                self.memo[keys[i]] = got[j, : int(n_words[i])].clone()
+            if self._bos_out is None:
+                self._bos_out = self._read(lm_input[rows[:1], :1])[0, 0].clone()
+        length = at.size(1)
+        out = self._bos_out.expand(len(keys), length, -1).clone()  # pad words, as gather gives
+        for i, k in enumerate(keys):
+            out[i, : int(n_words[i])] = self.memo[k]
+        return out
 
     def _read(self, stream: Tensor) -> Tensor:
         x = torch.cat([stream.new_full((stream.size(0), 1), self.bos), stream], dim=1)

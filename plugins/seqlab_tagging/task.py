@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from seqlab import SeqModel, StatefulEncoder, Vocab, registry
 from seqlab.settings import SettingError, setting
@@ -205,6 +205,8 @@ class Tagging:
         valid = d.splits["valid" if "valid" in d.splits else "test"]
         assert isinstance(model.encoder, TaggerEncoder)
         featurizer = model.encoder.featurizer
+        for reader in model.encoder.char_lms:  # frozen LMs: each sentence read once a run
+            cast(CharLMReader, reader).remember()
 
         def batches(examples, **kw):
             return data.batches(examples, vocab, tags, s.bs, featurizer=featurizer, **kw)
