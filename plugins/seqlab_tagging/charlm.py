@@ -133,8 +133,8 @@ class CharLMReader(nn.Module):
                 self.memo[keys[i]] = got[j, : int(n_words[i])].clone()
             if self._bos_out is None:
                 self._bos_out = self._read(lm_input[rows[:1], :1])[0, 0].clone()
-        length = at.size(1)
-        out = self._bos_out.expand(len(keys), length, -1).clone()  # pad words, as gather gives
+        assert self._bos_out is not None  # set by the first batch's new rows
+        out = self._bos_out.expand(len(keys), at.size(1), -1).clone()  # pad words: as gather
         for i, k in enumerate(keys):
             out[i, : int(n_words[i])] = self.memo[k]
         return out
