@@ -157,61 +157,53 @@ def main() -> None:
         results["TF-IDF word 1-2-grams + LR"] = [tfidf("word", (1, 2), train, test)]
         results["TF-IDF char 2-5-grams + LR"] = [tfidf("char_wb", (2, 5), train, test)]
 
+    peers = Peers(args, work / "logs")
+
+    def peer_seed(script: str, tag: str, seed: int, options: list) -> dict:
+        """One seed of a peer classifier (peers/SCRIPT in the peers' venv): its test scores,
+        train CPU s and predict texts/s, and the settings it reports."""
+        pred = work / "runs" / f"{tag}-{seed}.txt"
+        res, _ = peers.script(
+            script,
+            ["--train", files["train"], "--dev", files["valid"], "--test", files["test"],
+             "--pred", pred, "--seed", seed, *options],
+            work / "logs" / f"{tag}-{seed}.log",
+        )  # fmt: skip
+        got = {
+            **scores(true, pred.read_text(encoding="utf-8").split()),
+            "train_cpu_s": res["train_cpu_s"],
+            "texts_per_s": res["predict_texts"] / max(res["predict_cpu_s"], 1e-9),
+        }
+        return {**got, "args": res["args"]} if "args" in res else got
+
     def spacy_rows() -> None:
         """spaCy's two textcat architectures, 3 seeds each: beside the seqlab rows (its own
         process, so its CPU seconds are its own)."""
-        peers = Peers(args, work / "logs")
         for arch in ("bow", "ensemble"):
             name = f"spaCy 3 textcat ({arch})"
             results[name] = []
             try:
                 peers.need("spacy")
                 for seed in range(1, args.seeds + 1):
-                    pred = work / "runs" / f"spacy-{arch}-{seed}.txt"
-                    res, _ = peers.script(
-                        "spacy_textcat.py",
-                        ["--train", files["train"], "--dev", files["valid"],
-                         "--test", files["test"], "--work", work / "runs" / f"spacy-{arch}-{seed}",
-                         "--pred", pred, "--arch", arch, "--seed", seed,
-                         "--max-steps", args.spacy_max_steps],
-                        work / "logs" / f"spacy-{arch}-{seed}.log",
-                    )  # fmt: skip
-                    labels = pred.read_text(encoding="utf-8").split()
+                    options = ["--work", work / "runs" / f"spacy-{arch}-{seed}", "--arch", arch]
+                    options += ["--max-steps", args.spacy_max_steps]
                     results[name].append(
-                        {
-                            **scores(true, labels),
-                            "train_cpu_s": res["train_cpu_s"],
-                            "texts_per_s": res["predict_texts"] / max(res["predict_cpu_s"], 1e-9),
-                        }
+                        peer_seed("spacy_textcat.py", f"spacy-{arch}", seed, options)
                     )
                     print(f"  {name} seed {seed}: {results[name][-1]}", flush=True)
             except RowError as e:
                 notes[name] = str(e)
 
     if "fasttext" in rows:
-        peers = Peers(args, work / "logs")
         for mode, name in FASTTEXT.items():
             results[name] = []
             try:
                 fasttext_ready(peers, work / "logs")
                 for seed in range(1, args.seeds + 1):
-                    pred = work / "runs" / f"fasttext-{mode}-{seed}.txt"
-                    res, _ = peers.script(
-                        "fasttext_textcat.py",
-                        ["--train", files["train"], "--dev", files["valid"],
-                         "--test", files["test"], "--work", work / "runs" / f"fasttext-{mode}",
-                         "--pred", pred, "--mode", mode, "--seed", seed,
-                         "--autotune-seconds", args.fasttext_autotune_s],
-                        work / "logs" / f"fasttext-{mode}-{seed}.log",
-                    )  # fmt: skip
-                    labels = pred.read_text(encoding="utf-8").split()
+                    options = ["--work", work / "runs" / f"fasttext-{mode}", "--mode", mode]
+                    options += ["--autotune-seconds", args.fasttext_autotune_s]
                     results[name].append(
-                        {
-                            **scores(true, labels),
-                            "train_cpu_s": res["train_cpu_s"],
-                            "texts_per_s": res["predict_texts"] / max(res["predict_cpu_s"], 1e-9),
-                            "args": res["args"],
-                        }
+                        peer_seed("fasttext_textcat.py", f"fasttext-{mode}", seed, options)
                     )
                     print(f"  {name} seed {seed}: {results[name][-1]}", flush=True)
             except RowError as e:
@@ -289,7 +281,7 @@ def main() -> None:
         out = work / "runs" / "default-many.txt"
         cpu = bench.seqlab(
             "predict-default-many", "predict", runs["default"][1], many, "--device", "cpu",
-            "--out", out,
+            "--out", out, "--overwrite",
         )  # fmt: skip
         rate = len(texts) * REPEAT / cpu
         throughput = (

@@ -36,16 +36,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from common.peers import Peers
+from common.proc import THREADS, RowError, git_head, run, say, seqlab_cmd
+
 ROOT = Path(__file__).resolve().parents[1]
 NER = ROOT.parent / "shared" / "data" / "ner"
-PEERS = Path(__file__).resolve().parent / "peers"
 CORPORA = {  # name: (folder, training sentences (None: all), dev sentences (None: all))
     "wnut17": ("wnut17", None, None),
     "wikiann-en": ("wikiann-en", None, 2000),
@@ -57,10 +57,6 @@ NAMES = {
     "spacy": "spaCy 3 `ner`, `init config -p ner --optimize efficiency`, `spacy train`",
     "seqlab": "**seqlab default: `seqlab finetune tag --train T --valid D --test X`**",
 }
-
-
-def say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def blocks(path: Path) -> list[list[tuple[str, str]]]:
@@ -143,29 +139,6 @@ def score(gold_path: Path, pred: list[list[str]], seen: set[str]) -> dict:
     return out
 
 
-def children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def run(cmd: list, log: Path, env: dict | None = None) -> tuple[int, float, str]:
-    """(exit code, CPU seconds of the child, its output), the output also in `log`."""
-    before = children_cpu()
-    with log.open("w") as f:
-        done = subprocess.run([str(c) for c in cmd], stdout=f, stderr=subprocess.STDOUT, env=env)
-    return done.returncode, children_cpu() - before, log.read_text(errors="replace")
-
-
-def one_thread_env() -> dict:
-    env = dict(os.environ)
-    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", SEQLAB_THREADS="1")
-    return env
-
-
-class RowError(Exception):
-    pass
-
-
 def mft(files: dict[str, Path], work: Path) -> dict:
     from seqlab_tagging.schemes import BIO, repair
 
@@ -186,51 +159,31 @@ def mft(files: dict[str, Path], work: Path) -> dict:
 
 def seqlab(files: dict[str, Path], work: Path, logs: Path) -> dict:
     out = work / "seqlab-run"
-    base = [sys.executable, "-m", "seqlab"]
-    cmd = [*base, "finetune", "tag", "--train", files["train"], "--valid", files["dev"]]
+    cmd = ["finetune", "tag", "--train", files["train"], "--valid", files["dev"]]
     cmd += ["--test", files["test"], "--out", out, "--overwrite", "--quiet"]
-    env = one_thread_env()
-    env["SEQLAB_CACHE"] = str(work / "cache")
-    rc, train_cpu, text = run(cmd, logs / f"{work.name}.seqlab-train.log", env)
+    env = {**os.environ, **THREADS, "SEQLAB_THREADS": "1", "SEQLAB_CACHE": str(work / "cache")}
+    rc, train_cpu, text = run(seqlab_cmd(cmd), logs / f"{work.name}.seqlab-train.log", env)
     if rc != 0:
         raise RowError(f"seqlab finetune tag failed: {text.strip().splitlines()[-1:]}")
     pred_json = work / "seqlab-pred.jsonl"
-    rc, cpu, text = run([*base, "predict", out, files["test"], "--json", "--out", pred_json],
-                        logs / f"{work.name}.seqlab-predict.log", env)  # fmt: skip
+    predict = ["predict", out, files["test"], "--json", "--out", pred_json, "--overwrite"]
+    rc, cpu, text = run(seqlab_cmd(predict), logs / f"{work.name}.seqlab-predict.log", env)
     one = write_conll(work / "one.conll", blocks(files["test"])[:1])
-    rc2, cpu_one, _ = run([*base, "predict", out, one, "--json"], logs / "one.log", env)
+    rc2, cpu_one, _ = run(seqlab_cmd(["predict", out, one, "--json"]), logs / "one.log", env)
     if rc or rc2:
         raise RowError(f"seqlab predict failed: {text.strip().splitlines()[-1:]}")
     pred = [json.loads(x)["tags"] for x in pred_json.read_text().splitlines()]
     words = sum(len(p) for p in pred)
-    return {"pred": pred, "train_cpu_s": train_cpu, "wps": words / max(cpu - cpu_one, 1e-9)}
+    delta = cpu - cpu_one  # too small to time on a --quick test split: no figure
+    return {"pred": pred, "train_cpu_s": train_cpu, "wps": words / delta if delta > 0.05 else None}
 
 
-def peers_python(venv: Path, logs: Path) -> Path:
-    python = venv / "bin" / "python"
-    if not python.exists():
-        rc, _, text = run([sys.executable, "-m", "venv", venv], logs / "venv.log")
-        if rc:
-            raise RowError(f"cannot create {venv}: {text.strip()[-200:]}")
-    if subprocess.run([python, "-c", "import spacy"], capture_output=True).returncode:
-        say(f"  installing spaCy into {venv}")
-        rc, _, text = run([python, "-m", "pip", "install", "-q", "spacy"], logs / "pip.log")
-        if rc:
-            raise RowError(f"pip install spacy failed: {text.strip().splitlines()[-1:]}")
-    return python
-
-
-def spacy(files: dict[str, Path], work: Path, logs: Path, venv: Path, quick: bool) -> dict:
-    python = peers_python(venv, logs)
+def spacy(files: dict[str, Path], work: Path, peers: Peers, quick: bool) -> dict:
+    peers.need("spacy")
     pred = work / "spacy-pred.txt"
-    cmd = [python, PEERS / "spacy_ner.py", "--train", files["train"], "--dev", files["dev"],
-           "--test", files["test"], "--work", work / "spacy", "--pred", pred]  # fmt: skip
-    rc, _, text = run(cmd + (["--quick"] if quick else []), logs / f"{work.name}.spacy.log",
-                      one_thread_env())  # fmt: skip
-    results = [x for x in text.splitlines() if x.startswith("RESULT ")]
-    if rc or not results:
-        raise RowError(f"spaCy failed (exit {rc}): {text.strip().splitlines()[-1:]}")
-    got = json.loads(results[-1][len("RESULT ") :])
+    args = ["--train", files["train"], "--dev", files["dev"], "--test", files["test"]]
+    args += ["--work", work / "spacy", "--pred", pred] + (["--quick"] if quick else [])
+    got, _ = peers.script("spacy_ner.py", args, peers.logs / f"{work.name}.spacy.log")
     tags = [b.split("\n") for b in pred.read_text().strip("\n").split("\n\n")]
     return {"pred": tags, "train_cpu_s": got["train_cpu_s"],
             "wps": got["predict_words"] / max(got["predict_cpu_s"], 1e-9)}  # fmt: skip
@@ -247,16 +200,14 @@ def table(results: list[dict]) -> str:
         lines.append(
             f"| {r['corpus']} | {NAMES[r['row']]} | {r['f1']:.4f} | {r['precision']:.4f} | "
             f"{r['recall']:.4f} | {r['unseen_f1']:.4f} | {r['train_cpu_s']:.0f} | "
-            f"{r['wps']:,.0f} |"
+            f"{'—' if r['wps'] is None else format(r['wps'], ',.0f')} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def write(results: list[dict], out: Path, command: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    git = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                         text=True).stdout.strip()  # fmt: skip
-    note = f"`{command}` at {git}, one CPU thread per command.\n\n"
+    note = f"`{command}` at {git_head()}, one CPU thread per command.\n\n"
     out.write_text(note + table(results))
     out.with_suffix(".json").write_text(json.dumps(results, indent=1))
 
@@ -268,6 +219,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path.home() / ".cache/seqlab-bench/peers-ner")
     ap.add_argument("--peers-venv", type=Path,
                     default=Path.home() / ".cache/seqlab-bench/peers-venv")  # fmt: skip
+    ap.add_argument("--peers-torch", default="torch==2.13.0", help="pip spec of CPU torch")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/peers_ner.md")
     ap.add_argument("--data", type=Path, default=NER, help="the NER folder (its README)")
     ap.add_argument("--quick", action="store_true", help="300 training sentences (plumbing)")
@@ -283,6 +235,7 @@ def main() -> None:
             sys.exit(f"--rows: {r!r} is not one of {', '.join(ROWS)}")
     logs = args.work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    peers = Peers(args, logs)
     results = []
     for corpus in args.corpora.split(","):
         if corpus not in CORPORA:
@@ -297,7 +250,7 @@ def main() -> None:
                 if row == "mft":
                     got = mft(files, work)
                 elif row == "spacy":
-                    got = spacy(files, work, logs, args.peers_venv, args.quick)
+                    got = spacy(files, work, peers, args.quick)
                 else:
                     got = seqlab(files, work, logs)
                 result = {"corpus": corpus, "row": row, **score(files["test"], got["pred"], seen),

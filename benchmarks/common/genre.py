@@ -98,7 +98,7 @@ class Bench:
         """Labels of `seqlab predict RUNS test.csv`, and texts per CPU second."""
         out = self.work / "runs" / f"{name}.jsonl"
         cmd = ["predict", *runs, test, "--format", "csv", "--json", "--device", "cpu"]
-        cpu = self.seqlab(f"predict-{name}", *cmd, "--out", out)
+        cpu = self.seqlab(f"predict-{name}", *cmd, "--out", out, "--overwrite")  # a rerun's
         labels = [json.loads(line)["label"] for line in out.read_text().splitlines()]
         return labels, len(labels) / cpu
 

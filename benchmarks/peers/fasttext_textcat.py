@@ -18,18 +18,11 @@ newlines in a text replaced by spaces). Printed last: RESULT {"train_cpu_s",
 
 from __future__ import annotations
 
-import csv
-
 import peer_io
 
 peer_io.one_thread()
 
 PREFIX = "__label__"
-
-
-def read_csv(path: str) -> list[tuple[str, str]]:
-    with open(path, encoding="utf-8", newline="") as f:
-        return [(row["text"], row["label"]) for row in csv.DictReader(f)]
 
 
 def write_fasttext(path, rows) -> None:
@@ -48,7 +41,7 @@ def main() -> None:
 
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
-    train, dev, test = (read_csv(getattr(args, s)) for s in ("train", "dev", "test"))
+    train, dev, test = (peer_io.read_csv(getattr(args, s)) for s in ("train", "dev", "test"))
     write_fasttext(work / "train.txt", train)
     write_fasttext(work / "dev.txt", dev)
     if args.mode == "ngrams":

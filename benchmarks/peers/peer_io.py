@@ -9,6 +9,7 @@ package of that name, and this folder comes first on sys.path.)
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import resource
@@ -59,6 +60,12 @@ def read_conllu(path: str) -> list[tuple[list[str], list[str]]]:
     if words:
         out.append((words, tags))
     return out
+
+
+def read_csv(path: str) -> list[tuple[str, str]]:
+    """(text, label) rows of a CSV with text and label columns (the classifier benches')."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return [(row["text"], row["label"]) for row in csv.DictReader(f)]
 
 
 def write_tags(path: str, tags: list[list[str]]) -> None:

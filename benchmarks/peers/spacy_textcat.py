@@ -19,8 +19,6 @@ test labels go to --pred, one per line.
 
 from __future__ import annotations
 
-import csv
-
 import peer_io
 
 peer_io.one_thread()
@@ -55,11 +53,6 @@ ENSEMBLE = {
 }
 
 
-def read_csv(path: str) -> list[tuple[str, str]]:
-    with open(path, encoding="utf-8", newline="") as f:
-        return [(row["text"], row["label"]) for row in csv.DictReader(f)]
-
-
 def main() -> None:
     ap = peer_io.arguments(__doc__, "CSV with text,label columns")
     ap.add_argument("--arch", choices=("bow", "ensemble"), default="bow")
@@ -73,7 +66,7 @@ def main() -> None:
     from spacy.tokens import DocBin
     from spacy.util import load_config
 
-    train, dev, test = (read_csv(getattr(args, s)) for s in ("train", "dev", "test"))
+    train, dev, test = (peer_io.read_csv(getattr(args, s)) for s in ("train", "dev", "test"))
     labels = sorted({label for _, label in train})
     nlp = sp.blank("en")
     for name, rows in (("train", train), ("dev", dev)):
