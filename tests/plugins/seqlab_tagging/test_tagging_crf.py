@@ -9,6 +9,15 @@ from hypothesis import strategies as st
 from seqlab_tagging.crf import CRF
 
 
+def enumerated_marginals(scores: dict, log_z, n: int, n_tags: int):
+    """Each position's tag probabilities from the score of every sequence (enumerated)."""
+    want = torch.zeros(n, n_tags)
+    for seq, score in scores.items():
+        for t, y in enumerate(seq):
+            want[t, y] += torch.exp(torch.tensor(score) - log_z)
+    return want
+
+
 @torch.no_grad()
 def brute_scores(crf, emit, length):
     """Score of every tag sequence of one row's first `length` tokens."""
@@ -85,10 +94,7 @@ def test_marginals_match_enumeration(inputs):
     for row, n in enumerate(lengths):
         scores = brute_scores(crf, emit[row], n)
         log_z = torch.logsumexp(torch.tensor(list(scores.values())), 0)
-        want = torch.zeros(n, crf.n_tags)
-        for seq, s in scores.items():
-            for t, y in enumerate(seq):
-                want[t, y] += torch.exp(torch.tensor(s) - log_z)
+        want = enumerated_marginals(scores, log_z, n, crf.n_tags)
         assert torch.allclose(marginals[row, :n], want, atol=1e-4)
 
 
@@ -163,10 +169,7 @@ def test_constrained_nll_and_marginals_are_over_valid_sequences(inputs):
         log_z = torch.logsumexp(torch.tensor(list(scores.values())), 0)
         want_nll = float(log_z) - scores[tuple(gold[row, :n].tolist())]
         assert abs(float(nll[row]) - want_nll) < 1e-3
-        want = torch.zeros(n, crf.n_tags)
-        for seq, s in scores.items():
-            for t, y in enumerate(seq):
-                want[t, y] += torch.exp(torch.tensor(s) - log_z)
+        want = enumerated_marginals(scores, log_z, n, crf.n_tags)
         assert torch.allclose(marginals[row, :n], want, atol=1e-4)
 
 
