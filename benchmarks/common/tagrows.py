@@ -124,13 +124,14 @@ class TagRows:
                 f"not available in this seqlab: the run's config.json does not record LM(s) "
                 f"{', '.join(lost)}, so it ignored some of `{' '.join(template[2:])}`"
             )
-        pred = out / "test.pred.conllu"
+        # beside the run, not in it: predict never writes into a run directory
+        pred = out.parent / f"{out.name}.test.pred.conllu"
         cpus = []
-        for name, src, dst in (("test1", f["test1"], out / "test1.pred.conllu"),
+        for name, src, dst in (("test1", f["test1"], out.parent / f"{out.name}.test1.pred.conllu"),
                                ("test", f["test"], pred)):  # fmt: skip
             rc, cpu, text = run(
                 seqlab_cmd(["predict", str(out), str(src), "--format", "conllu",
-                            "--device", "cpu", "--out", str(dst)]),
+                            "--device", "cpu", "--out", str(dst), "--overwrite"]),
                 self.args.work / "logs" / f"{key}-{seed}-predict-{name}.log",
                 env,
             )  # fmt: skip
