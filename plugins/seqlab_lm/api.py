@@ -35,6 +35,10 @@ def config_for(
     """The config of a new run: the level's defaults, then the preset's settings, then the
     `given` ones of `values`; and the corpus, read or tokenized now. `values["init"]`: an LM
     run to continue from (seqlab_lm.init), whose architecture and vocab the run takes."""
+    if values.get("init") is not None and "level" not in given:  # the --init LM's level
+        lm = transfer.load_pretrained(values["init"], bool(values.get("backward")))
+        values = {**values, "level": lm.level}
+        given = given | {"level"}
     settings = PretrainSettings.for_level(values.get("level", "word"))
     given_settings = {k: v for k, v in values.items() if k in given & SETTINGS}
     pre = None
@@ -46,7 +50,10 @@ def config_for(
         settings = presets.apply(preset, settings)
     settings = replace(settings, **given_settings)
     source: dict[str, Any] = {"corpus": name, "level": settings.level, "text": text_config}
-    vocab = corpus_of(source).vocab
+    corpus_ = corpus_of(source)
+    vocab = corpus_.vocab
+    if text_config and "epochs" not in given and preset is None:  # your text: sized to it
+        settings = replace(settings, epochs=epochs_for(corpus_.n_tokens("train"), settings.level))
     if pre is not None:
         settings = init.settings_for(pre, settings, given, values["init"])
         vocab = transfer.extend_vocab(pre.vocab, vocab)
@@ -58,6 +65,20 @@ def config_for(
     if text_config:
         config["text"] = text_config
     return config
+
+
+# Tokens a pretraining run on your text reads with no --epochs, over all its epochs: the
+# epochs measured best per CPU second on english-text (docs/char-lm.md: 3 epochs over its
+# 5.2M characters; word LMs: 2-3 epochs over its 1.1M tokens, docs/classify.md), so a text
+# of another size gets the same amount of reading, from 1 epoch (a big text) up to the 30 of
+# the word default (a small one; human-numbers, a registered corpus, keeps its 30).
+TOKENS_READ = {"word": 3_000_000, "char": 15_000_000}
+MAX_SIZED_EPOCHS = 30
+
+
+def epochs_for(train_tokens: int, level: str) -> int:
+    """The epochs of a run on `train_tokens` of your text when --epochs is not given."""
+    return max(1, min(MAX_SIZED_EPOCHS, round(TOKENS_READ[level] / max(train_tokens, 1))))
 
 
 def run_name(config: dict) -> str:

@@ -75,7 +75,13 @@ class PretrainSettings:
     random_bptt: bool = setting(
         True, "Vary the training sequence length per batch (AWD-LSTM).", cli=False
     )
-    epochs: int = setting(30, "Epochs of one-cycle training.", min=1, max=MAX_EPOCHS)
+    epochs: int = setting(
+        30,
+        "Epochs of one-cycle training. On your text files, without --epochs: sized to the "
+        "text, about 3M words (--level char: 15M characters) read in all, 1 to 30 epochs.",
+        min=1,
+        max=MAX_EPOCHS,
+    )
     lr: float = setting(3e-3, "Peak learning rate of the one-cycle schedule.", min=0, min_open=True)
     wd: float = setting(0.01, "AdamW weight decay.", min=0)
     pct_start: float = setting(
@@ -117,6 +123,7 @@ class PretrainSettings:
         choices=LEVELS,
     )
     patience: int | None = train_settings.patience()
+    max_minutes: float | None = train_settings.max_minutes()
     amp: bool = train_settings.amp()
     tensorboard: bool = train_settings.tensorboard()
     # cli=False: `--seed` and `--device` are the options every command shares
@@ -157,6 +164,7 @@ class PretrainSettings:
             seed=self.seed,
             device=self.device,
             patience=self.patience,
+            max_minutes=self.max_minutes,
             amp=self.amp,
             tensorboard=self.tensorboard,
         )

@@ -75,6 +75,7 @@ class FinetuneSettings:
         min=1,
     )
     patience: int | None = train_settings.patience()
+    max_minutes: float | None = train_settings.max_minutes()
     amp: bool = train_settings.amp()
     tensorboard: bool = train_settings.tensorboard()
     seed: int = setting(42, "Random seed.", min=0, cli=False)
@@ -105,6 +106,7 @@ class FinetuneSettings:
             seed=self.seed,
             device=self.device,
             patience=self.patience,
+            max_minutes=self.max_minutes,
             amp=self.amp,
             tensorboard=self.tensorboard,
         )

@@ -20,6 +20,17 @@ def patience() -> Any:
     )
 
 
+def max_minutes() -> Any:
+    return setting(
+        None,
+        "A time budget in minutes of wall-clock time: the run ends after the epoch past which "
+        "another one (as long as the last) would not fit; the best checkpoint is kept, and "
+        "`--resume RUN` trains on. [default: none]",
+        min=0,
+        min_open=True,
+    )
+
+
 def amp() -> Any:
     return setting(
         False,

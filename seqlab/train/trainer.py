@@ -42,6 +42,13 @@ if TYPE_CHECKING:
 MAX_EPOCHS = 100_000
 
 
+ESTIMATE_AFTER = 20  # batches timed before the run's length is estimated
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
 @dataclass
 class TrainConfig:
     epochs: int = 10
@@ -52,6 +59,7 @@ class TrainConfig:
     seed: int = 42
     device: str = "auto"
     patience: int | None = None  # early stopping: epochs without improvement (None: off)
+    max_minutes: float | None = None  # a wall-clock budget, checked at epoch boundaries
     amp: bool = False  # bfloat16 autocast on CUDA (a no-op, with a note, elsewhere)
     tensorboard: bool = False  # per-step loss and lr, per-epoch metrics, in RUN/tensorboard
 
@@ -62,6 +70,8 @@ class TrainConfig:
             raise ValueError(f"clip must be at least 0 (0 or None: off), got {self.clip}")
         if not 0 < self.pct_start < 1:
             raise ValueError(f"pct_start must be in (0, 1), got {self.pct_start}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max_minutes must be positive, got {self.max_minutes}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be at least 1, got {self.patience}")
         if not self.lr > 0:
@@ -177,10 +187,11 @@ class Trainer:
             return self._fit()
 
     def _fit(self) -> list[dict[str, float]]:
+        self._started, self._estimated = time.perf_counter(), False
         for epoch in range(self.epoch, self.config.epochs):
             if self.step == 0 and epoch in self._cycle_starts()[1:]:
                 self.sched = self._one_cycle(epoch)
-            if self._stop_early():
+            if self._stop_early() or self._out_of_time():
                 break
             self._emit("epoch_start", epoch)
             start = time.perf_counter()
@@ -206,6 +217,7 @@ class Trainer:
             model.reset()
         _set_epoch(dl, epoch)
         total, count = self._partial
+        started = time.perf_counter()
         with self.log.epoch_progress(self, epoch, self.epoch_lens[epoch], skip) as advance:
             for i, raw in enumerate(dl):
                 if i < skip:  # resuming inside an epoch: these batches were trained on
@@ -222,6 +234,8 @@ class Trainer:
                 self.batch_losses.append(loss)
                 self.step = i + 1
                 advance(loss)
+                if not self._estimated and i + 1 - skip == ESTIMATE_AFTER:
+                    self._estimate(epoch, (time.perf_counter() - started) / ESTIMATE_AFTER)
                 try:
                     self._emit("step_end", i)
                 except KeyboardInterrupt:
@@ -278,6 +292,35 @@ class Trainer:
             return False
         if self.is_main:
             self.log.stopped_early(self, stale)
+        return True
+
+    def _estimate(self, epoch: int, per_batch: float) -> None:
+        """How long the run will take, from its first timed batches (before a user waits)."""
+        self._estimated = True
+        left = self.epoch_lens[epoch] - self.step
+        left += sum(self.epoch_lens[e] for e in range(epoch + 1, self.config.epochs))
+        if self.is_main:
+            self.log.note(
+                f"estimated: {_minutes(per_batch * self.epoch_lens[epoch])} per epoch, "
+                f"{_minutes(per_batch * left)} for the {self.config.epochs - epoch} epoch(s) to "
+                f"go (from the first {ESTIMATE_AFTER} batches; validation not counted)"
+            )
+
+    def _out_of_time(self) -> bool:
+        """--max-minutes: another epoch as long as the last would end past the budget."""
+        budget = self.config.max_minutes
+        if budget is None or not self.history:
+            return False
+        spent = time.perf_counter() - self._started
+        if spent + self.history[-1]["time"] <= budget * 60:
+            return False
+        if self.is_main:
+            self.log.note(
+                f"--max-minutes {budget:g}: stopped after {self.epoch} of {self.config.epochs} "
+                f"epochs ({_minutes(spent)} spent; another would take "
+                f"{_minutes(self.history[-1]['time'])}); best is the best epoch's checkpoint, "
+                "`--resume` trains on"
+            )
         return True
 
     def _emit(self, event: str, value: int) -> None:
