@@ -18,6 +18,12 @@ eval mode (no dropout) and without gradients, and only the head learns. On a sma
 set that is what generalises to new documents (docs/classify.md, GUM genre): fine-tuning an
 LM on 1,400 sentences learns their documents' topics.
 
+Frozen LMs are read once per text while a classifier trains (`remember`): a text's outputs
+never change, so they are kept, keyed by the text's ids, and every later epoch and validation
+pass takes them from there; the LMs run only on texts not read before. The head pools over
+real positions only, so the outputs kept are the real positions' (pads read as 0), and the
+result is what reading again gives (tested).
+
 Registered as encoder kind "classify-stack" (entry-point group `seqlab.encoders`), so a
 classifier's checkpoint reloads with the core's `load_model`.
 """
@@ -47,6 +53,12 @@ class StackedLMs(LMReader):
         if frozen:
             self.lms.requires_grad_(False)
         self.config = {"lms": [e.to_dict() for e in lms], "pad_idx": pad_idx, "frozen": frozen}
+        self.memo: dict[bytes, Tensor] | None = None  # text ids -> outputs (remember)
+
+    def remember(self, on: bool = True) -> None:
+        """Keep each text's outputs once read (frozen LMs only: trained ones change every
+        step). For training, where the same texts come back every epoch."""
+        self.memo = {} if on and self.frozen else None
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> StackedLMs:
@@ -66,8 +78,29 @@ class StackedLMs(LMReader):
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (n, L) ids, xxbos first, right-padded -> (n, L, out_size)."""
+        if self.memo is not None:
+            return self._remembered(x)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             return torch.cat([self._read(lm, x) for lm in self.language_models], dim=-1)
+
+    def _remembered(self, x: Tensor) -> Tensor:
+        """The outputs of the batch from `memo`, the LMs run on the texts not in it."""
+        assert self.memo is not None
+        lengths = [int(n) for n in (x != self.pad_idx).sum(1)]
+        keys = [x[i, :n].cpu().numpy().tobytes() for i, n in enumerate(lengths)]
+        first = {k: i for i, k in reversed(list(enumerate(keys)))}  # a text twice: read once
+        new = [i for k, i in first.items() if k not in self.memo]
+        if new:
+            rows = x[torch.tensor(new, device=x.device)][:, : max(lengths[i] for i in new)]
+            self.memo, memo = None, self.memo
+            got = self(rows)
+            self.memo = memo
+            for j, i in enumerate(new):
+                memo[keys[i]] = got[j, : lengths[i]].clone()
+        out = x.new_zeros((*x.shape, self.out_size), dtype=torch.float32)
+        for i, k in enumerate(keys):
+            out[i, : lengths[i]] = self.memo[k]
+        return out
 
     def _read(self, lm: StatefulEncoder, x: Tensor) -> Tensor:
         if not lm.config.backward:

@@ -198,6 +198,9 @@ class Classification:
     def build(self, task: TaskData, s: ClassifySettings) -> Built:
         lms = pretrained(s)
         model, vocab, note = build_model(task, s, lms)
+        inner = getattr(model.encoder, "inner", model.encoder)  # under the n-gram channel
+        if isinstance(inner, StackedLMs):  # frozen LMs: each text read once a run
+            inner.remember()
         backward, level = reads_backward(model.encoder), level_of(lms)
         hasher = hasher_of(model.encoder)
         seqs = {
@@ -286,7 +289,7 @@ def pretrained(s: ClassifySettings) -> list[transfer.Pretrained]:
         ("--backward-encoder", True, s.backward_encoder),
     ):
         for path in given:
-            pre = transfer.load_pretrained(path)
+            pre = transfer.load_pretrained(path, backward)
             if pre.config.backward != backward:
                 other = "--encoder" if backward else "--backward-encoder"
                 kind = "backward" if pre.config.backward else "forward"

@@ -123,3 +123,39 @@ def test_training_batches_are_random_unless_sorted(lms, tmp_path):
         return any(a[1] > b[0] for a, b in zip(ranges, ranges[1:], strict=False))
 
     assert overlapping(spans[False]) and not overlapping(spans[True])
+
+
+def test_a_frozen_stack_reads_each_text_once_and_trains_as_reading_every_epoch(
+    lms, data, tmp_path, monkeypatch
+):
+    from safetensors.torch import load_file
+
+    reads: list[tuple[int, bytes]] = []  # (LM, text) of every LM call of the trained stack
+    trained: list[StackedLMs] = []  # the run's first stack (not the best one scored after)
+    original = StackedLMs._read
+
+    def counting(self, lm, x):
+        trained[:] = trained or [self]
+        if self is trained[0]:
+            reads.extend((id(lm), row[row != self.pad_idx].numpy().tobytes()) for row in x)
+        return original(self, lm, x)
+
+    monkeypatch.setattr(StackedLMs, "_read", counting)
+    args = ("--encoder", lms / "fwd", "--backward-encoder", lms / "bwd", "--freeze-encoder")
+    remembered = load_file(finetune(data, tmp_path / "once", *args) / "last.safetensors")
+    once = list(reads)
+    reads.clear()
+    trained.clear()
+    monkeypatch.setattr(StackedLMs, "remember", lambda self, on=True: None)
+    every = load_file(finetune(data, tmp_path / "every", *args) / "last.safetensors")
+    assert remembered.keys() == every.keys()
+    for k in remembered:
+        assert torch.equal(remembered[k], every[k]), k
+    assert len(set(once)) == len(once) < len(reads)
+
+
+def test_a_trained_stack_never_remembers():
+    lm = StatefulEncoder(EncoderConfig(vocab_size=10, hidden=8, layers=1, stateful=False))
+    trained = StackedLMs([lm], pad_idx=1, frozen=False)
+    trained.remember()
+    assert trained.memo is None
