@@ -99,6 +99,9 @@ class CharLMReader(nn.Module):
         order = torch.argsort((~valid).to(torch.int8), dim=1, stable=True)
         stream = slots.gather(1, order).masked_fill(~valid.gather(1, order), self.pad)
         total = valid.sum(1)  # the final space goes right after the last character
+        # only the longest row's characters: the slots leave room for every word at full width
+        # (16 characters), and the LM would read 4x as many pads as characters on GUM
+        stream = stream[:, : int(total.max())]
         stream = torch.cat([stream, stream.new_full((bs, 1), self.pad)], dim=1)
         stream = stream.masked_fill(stream == -1, self.space)
         stream.scatter_(1, total[:, None], self.space)

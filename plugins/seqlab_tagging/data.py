@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from seqlab import PAD, UNK, PaddedBatches, Vocab
-from seqlab_tagging.features import Featurizer
+from seqlab_tagging.features import CHARS, Featurizer
 
 Example = tuple[Sequence[str], Sequence[str] | None]  # (words, tags); None: unlabelled
 
@@ -54,10 +54,14 @@ def batches(
     so a very long sentence is batched alone instead of padding `bs - 1` others to its length."""
     if max_tokens == -1:
         max_tokens = bs * ROW_BUDGET
+    sizes = None
     if featurizer is None:
         seqs = [encode_words(vocab, words) for words, _ in examples]
     else:
         seqs = [featurizer.encode(words, vocab) for words, _ in examples]
+        # unshuffled batches (prediction, validation) sorted by characters, a space per word
+        # included: what a character LM reads, and pads to the longest row of
+        sizes = [int((s[:, CHARS:] != featurizer.chars.pad_idx).sum()) + len(s) for s in seqs]
     labels = None
     if tags is not None:
         index = {t: i for i, t in enumerate(tags)}
@@ -70,4 +74,5 @@ def batches(
         shuffle=shuffle,
         seed=seed,
         pad_idx=vocab.pad_idx,
+        sizes=sizes,
     )

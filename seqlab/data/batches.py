@@ -76,6 +76,7 @@ class PaddedBatches:
         pad_idx: int = 1,
         pad_label: int = PAD_LABEL,
         pool: int = 50,
+        sizes: Sequence[int] | None = None,
     ):
         if bs < 1:
             raise ValueError(f"bs must be at least 1, got {bs}")
@@ -97,6 +98,11 @@ class PaddedBatches:
         self.bs, self.max_tokens, self.pool = bs, max_tokens, pool
         self.shuffle, self.seed, self.epoch = shuffle, seed, 0
         self.pad_idx, self.pad_label = pad_idx, pad_label
+        # what an unshuffled plan sorts by, longest first: the lengths, or a reader's own
+        # cost per example (a tagger's character LMs read characters, not words)
+        self.sizes = self.lengths if sizes is None else np.asarray(sizes, dtype=np.int64)
+        if len(self.sizes) != len(self.seqs):
+            raise ValueError(f"{len(self.sizes)} sizes for {len(self.seqs)} examples")
         self._plan: list[np.ndarray] | None = None
 
     def _check_labels(self) -> None:
@@ -124,7 +130,7 @@ class PaddedBatches:
     def _make_plan(self) -> list[np.ndarray]:
         if not self.shuffle:
             # stable sort, longest first: ties keep input order
-            return self._cut(np.argsort(-self.lengths, kind="stable"))
+            return self._cut(np.argsort(-self.sizes, kind="stable"))
         rng = np.random.default_rng([self.seed, self.epoch])
         order = rng.permutation(len(self.seqs))
         size = self.bs * self.pool
@@ -135,13 +141,15 @@ class PaddedBatches:
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def _cut(self, order: np.ndarray) -> list[np.ndarray]:
-        """Greedy cut of length-sorted (longest first) indices into batches within bs and the
-        budget: the first row of a batch is its longest, so rows * that length is its size."""
+        """Greedy cut of sorted (longest first) indices into batches within bs and the budget:
+        a batch's rows times the longest of them (its padded size) stays within max_tokens."""
         batches, start = [], 0
         while start < len(order):
             rows = self.bs
-            if self.max_tokens is not None:
-                rows = min(rows, max(1, self.max_tokens // int(self.lengths[order[start]])))
+            if self.max_tokens is not None:  # the longest row of the candidates (sorted by
+                # sizes, it need not be the first) sets the batch's width
+                longest = int(self.lengths[order[start : start + rows]].max())
+                rows = min(rows, max(1, self.max_tokens // longest))
             batches.append(order[start : start + rows])
             start += rows
         return batches

@@ -26,13 +26,16 @@ def datasets(draw):
     max_tokens = draw(st.one_of(st.none(), st.integers(1, 200)))
     shuffle = draw(st.booleans())
     pool = draw(st.integers(1, 5))
-    return lengths, bs, max_tokens, shuffle, pool
+    # a reader's own cost per example to sort by (a char LM's characters), or the lengths
+    n = len(lengths)
+    sizes = draw(st.one_of(st.none(), st.lists(st.integers(1, 50), min_size=n, max_size=n)))
+    return lengths, bs, max_tokens, shuffle, pool, sizes
 
 
 @settings(max_examples=150, deadline=None)
 @given(datasets(), st.integers(0, 3), st.integers(0, 2**16))
 def test_contract(data, epoch, seed):
-    lengths, bs, max_tokens, shuffle, pool = data
+    lengths, bs, max_tokens, shuffle, pool, sizes = data
     seqs = make_seqs(lengths)
     pb = PaddedBatches(
         seqs,
@@ -43,6 +46,7 @@ def test_contract(data, epoch, seed):
         seed=seed,
         pad_idx=PAD,
         pool=pool,
+        sizes=sizes,
     )
     pb.set_epoch(epoch)
     seen = []
@@ -65,6 +69,9 @@ def test_contract(data, epoch, seed):
         if max_tokens is not None and rows > 1:
             assert rows * width <= max_tokens
     assert sorted(seen) == list(range(len(seqs)))
+    if not shuffle:  # longest first by sizes (else lengths), ties in input order
+        key = sizes if sizes is not None else lengths
+        assert seen == sorted(range(len(seqs)), key=lambda i: -key[i])
 
 
 @settings(max_examples=60, deadline=None)
