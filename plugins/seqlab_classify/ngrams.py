@@ -90,6 +90,9 @@ class Hasher:
         self.spec = spec
         self._own: dict[str, list[tuple[str, str]]] = {}
         self._own_ids: dict[str, list[int]] = {}
+        # a word's CRC-32 as the first of a word pair ("w\x1fWORD "), and its UTF-8 bytes as
+        # the second: zlib.crc32 continues a CRC, so a pair's bucket is one call on cached parts
+        self._pair: dict[str, tuple[int, bytes]] = {}
 
     def own_grams(self, word: str) -> list[tuple[str, str]]:
         """(kind, n-gram) of the word alone: itself, then its character n-grams."""
@@ -115,6 +118,24 @@ class Hasher:
                 self._own_ids[word] = ids
         return ids
 
+    def _pair_parts(self, word: str) -> tuple[int, bytes]:
+        parts = self._pair.get(word)
+        if parts is None:
+            data = word.encode()
+            parts = (zlib.crc32(data + b" ", zlib.crc32(f"{WORD}\x1f".encode())), data)
+            if len(self._pair) < CACHED:
+                self._pair[word] = parts
+        return parts
+
+    def _longer_ids(self, words: list[str], i: int) -> list[int]:
+        """The buckets of `_longer(words, i)`, in its order."""
+        b = self.spec.buckets
+        if self.spec.word_max != 2:
+            return [bucket(kind, g, b) for kind, g in self._longer(words, i)]
+        if i == 0:
+            return []
+        return [zlib.crc32(self._pair_parts(words[i])[1], self._pair_parts(words[i - 1])[0]) % b]
+
     def _longer(self, words: list[str], i: int) -> list[tuple[str, str]]:
         """The word n-grams of 2..word_max words that end at word i."""
         return [
@@ -136,18 +157,19 @@ class Hasher:
         """(n_tokens, per_word) n-gram columns of a text of `n_tokens` tokens, xxbos first,
         and words at `spans` (word_spans): the buckets of `grams` + pad_idx + 1 at each
         word's position (+1 for xxbos), pad_idx elsewhere."""
-        out = np.full((n_tokens, self.spec.per_word), -1, dtype=np.int32)
+        per = self.spec.per_word
         words = [w for _, w in spans]
-        shift, b, first = pad_idx + 1, self.spec.buckets, 1 if self.spec.word_max else 0
+        first = 1 if self.spec.word_max else 0
+        at: list[int] = []  # flat positions in the (n_tokens, per) table, and their buckets
+        got: list[int] = []
         for i, (pos, word) in enumerate(spans):
             own = self.own_ids(word)
-            longer = [bucket(kind, g, b) for kind, g in self._longer(words, i)]
-            ids = (own[:first] + longer + own[first:])[: self.spec.per_word]
-            out[pos + 1, : len(ids)] = ids
-        written = out >= 0
-        out[written] += shift
-        out[~written] = pad_idx
-        return out
+            ids = (own[:first] + self._longer_ids(words, i) + own[first:])[:per]
+            at += range((pos + 1) * per, (pos + 1) * per + len(ids))
+            got += ids
+        out = np.full(n_tokens * per, pad_idx, dtype=np.int32)
+        out[at] = np.array(got, dtype=np.int32) + (pad_idx + 1)
+        return out.reshape(n_tokens, per)
 
 
 def grams_at(

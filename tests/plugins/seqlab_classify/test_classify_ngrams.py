@@ -176,3 +176,18 @@ def test_rows_are_the_buckets_of_grams_in_order(ws, word_max, char_max, per_word
         want = [bucket(kind, g, 997) + 2 for kind, g in grams]
         assert list(rows[i + 1, : len(want)]) == want
         assert (rows[i + 1, len(want) :] == 1).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(words.filter(lambda w: not any(c.isspace() for c in w)), min_size=1, max_size=8),
+       st.integers(0, 3), st.integers(1, 1 << 20), st.integers(1, 20))  # fmt: skip
+def test_rows_are_the_buckets_of_each_words_ngrams(ws, word_max, buckets, per_word):
+    """The fast path (cached CRC-32 parts of word pairs) gives bucket() of every n-gram."""
+    spec = NgramSpec(buckets=buckets, per_word=per_word, word_max=word_max)
+    pad = 1
+    hasher = Hasher(spec)
+    for _ in range(2):  # the second time from the caches
+        rows = hasher.rows(list(enumerate(ws)), len(ws) + 1, pad)
+        for row, grams in zip(rows[1:], hasher.grams(ws), strict=True):
+            want = [bucket(kind, g, buckets) + pad + 1 for kind, g in grams]
+            assert row.tolist() == want + [pad] * (per_word - len(want))
