@@ -43,6 +43,7 @@ MAX_EPOCHS = 100_000
 
 
 ESTIMATE_AFTER = 20  # batches timed before the run's length is estimated
+ESTIMATE_FROM_S = 30.0  # a run estimated shorter than this is not worth a line
 
 
 def _minutes(seconds: float) -> str:
@@ -299,7 +300,7 @@ class Trainer:
         self._estimated = True
         left = self.epoch_lens[epoch] - self.step
         left += sum(self.epoch_lens[e] for e in range(epoch + 1, self.config.epochs))
-        if self.is_main:
+        if self.is_main and per_batch * left >= ESTIMATE_FROM_S:
             self.log.note(
                 f"estimated: {_minutes(per_batch * self.epoch_lens[epoch])} per epoch, "
                 f"{_minutes(per_batch * left)} for the {self.config.epochs - epoch} epoch(s) to "

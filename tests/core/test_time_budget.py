@@ -17,14 +17,17 @@ from seqlab_lm.api import MAX_SIZED_EPOCHS, epochs_for
 
 def test_an_estimate_is_printed_after_the_first_timed_batches(monkeypatch, capsys):
     monkeypatch.setattr(train_module, "ESTIMATE_AFTER", 3)
+    monkeypatch.setattr(train_module, "ESTIMATE_FROM_S", 0.0)
     make_trainer(epochs=2).fit()
     err = capsys.readouterr().err
     assert err.count("estimated:") == 1  # once a run, not once an epoch
     assert "per epoch" in err and "for the 2 epoch(s) to go" in err
 
 
-def test_a_quiet_run_prints_no_estimate(monkeypatch, capsys):
+def test_a_quiet_run_or_a_short_one_prints_no_estimate(monkeypatch, capsys):
     monkeypatch.setattr(train_module, "ESTIMATE_AFTER", 3)
+    make_trainer(epochs=2).fit()  # well under ESTIMATE_FROM_S
+    monkeypatch.setattr(train_module, "ESTIMATE_FROM_S", 0.0)
     make_trainer(epochs=2, log=RunLog(quiet=True)).fit()
     assert "estimated" not in capsys.readouterr().err
 
