@@ -85,21 +85,22 @@ class StackedLMs(LMReader):
 
     def _remembered(self, x: Tensor) -> Tensor:
         """The outputs of the batch from `memo`, the LMs run on the texts not in it."""
-        assert self.memo is not None
+        memo = self.memo
+        assert memo is not None
         lengths = [int(n) for n in (x != self.pad_idx).sum(1)]
         keys = [x[i, :n].cpu().numpy().tobytes() for i, n in enumerate(lengths)]
         first = {k: i for i, k in reversed(list(enumerate(keys)))}  # a text twice: read once
-        new = [i for k, i in first.items() if k not in self.memo]
+        new = [i for k, i in first.items() if k not in memo]
         if new:
             rows = x[torch.tensor(new, device=x.device)][:, : max(lengths[i] for i in new)]
-            self.memo, memo = None, self.memo
+            self.memo = None  # read them as without a memo
             got = self(rows)
             self.memo = memo
             for j, i in enumerate(new):
                 memo[keys[i]] = got[j, : lengths[i]].clone()
         out = x.new_zeros((*x.shape, self.out_size), dtype=torch.float32)
         for i, k in enumerate(keys):
-            out[i, : lengths[i]] = self.memo[k]
+            out[i, : lengths[i]] = memo[k]
         return out
 
     def _read(self, lm: StatefulEncoder, x: Tensor) -> Tensor:
