@@ -271,8 +271,9 @@ def finetune_tag(
 ) -> Run:
     """Train a tagger (`seqlab finetune tag`): `train`/`valid` CoNLL or CoNLL-U files (or a
     registered dataset's name as `train`); `encoders`: pretrained LM runs, forward ones (give
-    backward ones as backward_encoder=[...]); other settings: TagSettings' fields (epochs=,
-    crf=True, ...), out=, quiet=."""
+    backward ones as backward_encoder=[...]), or a shipped LM's name ("english": its forward
+    LM here, its backward one as backward_encoder=["english"]); other settings: TagSettings'
+    fields (epochs=, crf=True, ...), out=, quiet=."""
     if isinstance(encoders, str | Path | Run):  # one LM
         encoders = [encoders]
     return finetune("tag", train, valid, encoder=[Path(e) for e in encoders], **settings)

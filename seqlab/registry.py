@@ -20,6 +20,9 @@ Groups a plugin may register in (see pyproject.toml for the built-in ones):
   seqlab.tasks      NAME = a fine-tuning `Task` (seqlab.tasks.finetune), behind
                     `seqlab.finetune_tag` ("tag"), `seqlab.finetune_classify` ("classify")
                     and `seqlab.finetune`
+  seqlab.lms        NAME = function(backward: bool) -> Path of a shipped LM's checkpoint (a
+                    forward and a backward one per name), checked before it is returned;
+                    `--encoder NAME`, `--backward-encoder NAME`, `pretrain --init NAME`
   seqlab.predictor_classes  KIND = a `seqlab.api.Predictor` subclass: `seqlab.load(...)` of a
                     model whose head is of that kind
 """
@@ -41,6 +44,7 @@ GROUPS = {
     "seqlab.pretrainers": "pretrainer",
     "seqlab.tasks": "task",
     "seqlab.predictor_classes": "Python predictor",
+    "seqlab.lms": "shipped LM",
 }
 
 

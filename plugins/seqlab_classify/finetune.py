@@ -21,7 +21,8 @@ from seqlab_classify.task import CLASSIFICATION, ClassifySettings
     valid_help="Labelled validation texts (epoch table, best checkpoint). Default: hold out "
     "--holdout of the training texts.",
     encoder_help="A pretrained LM: a run directory of `seqlab pretrain` (its best checkpoint), "
-    "word- or character-level (a char LM's classifier reads each text as characters). "
+    "or `english` (the shipped character LM), word- or character-level (a char LM's "
+    "classifier reads each text as characters). "
     "Repeatable, and with --backward-encoder: several LMs of one level read each text side "
     "by side (a stack).",
     repeat_encoder=True,
@@ -33,8 +34,9 @@ from seqlab_classify.task import CLASSIFICATION, ClassifySettings
     "--backward-encoder",
     type=click.Path(path_type=Path),
     multiple=True,
-    help="A backward LM (`seqlab pretrain ... --backward`); alone, the classifier reads each "
-    "text right to left (ULMFiT's backward classifier: `seqlab predict FWD_RUN BWD_RUN` "
+    help="A backward LM (`seqlab pretrain ... --backward`, or `english`); alone, the "
+    "classifier reads each text right to left (ULMFiT's backward classifier: "
+    "`seqlab predict FWD_RUN BWD_RUN` "
     "averages it with a forward run); with --encoder, both LMs read each text in one "
     "classifier. Repeatable.",
 )

@@ -69,7 +69,8 @@ def new_config(corpus: tuple[str, ...], model: str | None, text: dict, opts: dic
     default=None,
     metavar="RUN",
     help="Continue from this pretrained LM (a run directory or checkpoint of the same level "
-    "and direction): ULMFiT's LM fine-tuning on your task's text. Its architecture is kept; "
+    "and direction, or `english`: the shipped character LM, whose level the run takes): "
+    "ULMFiT's (and Flair's) LM fine-tuning on your text. Its architecture is kept; "
     "new words join its vocab at the mean embedding; lower layers learn at lr/2.6 per group.",
 )
 @options_from(PretrainSettings)

@@ -24,7 +24,8 @@ from seqlab_tagging.task import TAGGING, TagSettings
     valid_help="Tagged validation file: the epoch table; its accuracy (span F1 for BIO/BIOES "
     "tags) picks the best checkpoint.",
     encoder_help="Run dir of a forward LM (`seqlab pretrain ...`), word- or character-level "
-    "(--level char), or one of its checkpoints (best.json): its outputs join the tagger's own "
+    "(--level char), or one of its checkpoints (best.json), or `english`: the shipped English "
+    "character LM (`seqlab plugins` lists the shipped LMs). Its outputs join the tagger's own "
     "word features. Repeat to stack several.",
     repeat_encoder=True,
     scratch_help="The LMs' architecture with random weights, only the training words: the "
@@ -35,7 +36,8 @@ from seqlab_tagging.task import TAGGING, TagSettings
     type=click.Path(path_type=Path),
     multiple=True,
     help="Run dir of a backward LM (`seqlab pretrain ... --backward`, word- or character-"
-    "level); its outputs are joined to the forward ones per word. Repeatable.",
+    "level), or `english` (the shipped backward character LM); its outputs are joined to the "
+    "forward ones per word. Repeatable.",
 )
 @click.option(
     "--format",
@@ -59,6 +61,8 @@ def finetune_tag(**opts):
     \b
     Example:
       seqlab finetune tag --train train.conllu --valid dev.conllu
+      seqlab finetune tag --encoder english --backward-encoder english \\
+          --train train.conllu --valid dev.conllu     (the shipped English char LMs)
       seqlab pretrain my-text/ --out runs/fwd
       seqlab pretrain my-text/ --backward --out runs/bwd
       seqlab finetune tag --encoder runs/fwd --backward-encoder runs/bwd --train train.conllu \\

@@ -157,7 +157,7 @@ def pretrained(s: TagSettings) -> list[transfer.Pretrained]:
         ("--backward-encoder", s.backward_encoder, True),
     ):
         for path in paths_:
-            pre = transfer.load_pretrained(path)
+            pre = transfer.load_pretrained(path, backward)
             if pre.config.backward != backward:
                 read_as = "backward" if pre.config.backward else "forward"
                 other = "--backward-encoder" if pre.config.backward else "--encoder"

@@ -31,11 +31,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from seqlab import registry
 from seqlab.data.vocab import Vocab
 from seqlab.nn.encoder import EncoderConfig, StatefulEncoder
 from seqlab.nn.model import SeqModel
 from seqlab.store import modeldir, validate
-from seqlab.store.checkpoint import has_checkpoint, load_tensors
+from seqlab.store.checkpoint import float32, has_checkpoint, load_tensors
 from seqlab.store.errors import CheckpointError
 
 ULMFIT_FACTOR = 2.6  # ULMFiT's ratio between the learning rates of neighbouring layer groups
@@ -72,9 +73,26 @@ def checkpoint_stem(path: Path) -> Path:
     return stem
 
 
-def load_pretrained(path: Path) -> Pretrained:
-    """Read the encoder of a run directory, a checkpoint or an exported model directory (any
-    head; the head is dropped)."""
+def shipped_lm(path: Path, backward: bool) -> Path:
+    """`path` as given, or, when it names no file and is the name of a shipped LM (the
+    `seqlab.lms` plugins, e.g. "english"), that LM's checkpoint in the direction asked for."""
+    name = str(path)
+    if Path(path).exists() or name not in registry.names("seqlab.lms"):
+        return Path(path)
+    return Path(registry.load("seqlab.lms", name)(backward))
+
+
+def load_pretrained(path: Path, backward: bool = False) -> Pretrained:
+    """Read the encoder of a run directory, a checkpoint, an exported model directory (any
+    head; the head is dropped), or of a shipped LM named by `path` (its `backward` one when
+    asked: a shipped name stands for a forward and a backward LM)."""
+    path = shipped_lm(path, backward)
+    if not Path(path).exists() and not has_checkpoint(Path(path)):
+        shipped = ", ".join(registry.names("seqlab.lms")) or "none installed"
+        raise CheckpointError(
+            f"{path}: no such run directory or checkpoint, nor the name of a shipped LM "
+            f"(shipped: {shipped})"
+        )
     if modeldir.is_model_dir(path):
         stem = Path(path) / "config"  # messages about its JSON name DIR/config.json
         tensors, meta = modeldir.read_tensors(path)
@@ -84,6 +102,7 @@ def load_pretrained(path: Path) -> Pretrained:
     validate.check_meta(meta, stem.with_suffix(".json"), validate.header_of(tensors))
     for name, twin in meta.get("aliases", {}).items():  # tied weights are stored once
         tensors.setdefault(name, tensors[twin])
+    tensors = float32(tensors)  # 16-bit storage (the shipped LMs)
     kind = meta.get("encoder_kind") or StatefulEncoder.kind
     if kind != StatefulEncoder.kind:
         raise CheckpointError(
