@@ -73,6 +73,10 @@ SEQLAB_ROWS = {
         "seqlab char LMs forward and backward, one frozen stack",
         ["--encoder", "lm-char-fwd", "--backward-encoder", "lm-char-bwd", "--freeze-encoder"],
     ),
+    "english-stack": (  # the shipped pair (plugins/seqlab_english): nothing to pretrain
+        "seqlab + english (shipped char LMs) forward and backward, one frozen stack",
+        ["--encoder", "english", "--backward-encoder", "english", "--freeze-encoder"],
+    ),
 }
 # ensembles: `seqlab predict RUN RUN` on the same seed's runs of these rows
 ENSEMBLES = {"ab-ens": ("ab", "ab-bwd"), "all-ens": ("ab", "ab-bwd", "char-stack")}

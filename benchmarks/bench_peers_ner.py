@@ -10,6 +10,8 @@ Rows:
   spacy     spaCy 3 `ner` from scratch, `spacy init config -p ner --optimize efficiency`,
             `spacy train` (peers/spacy_ner.py), in the peers' virtual environment
   seqlab    the default command: `seqlab finetune tag --train T --valid D --test X`
+  seqlab-english  the same with the shipped English character LMs (plugins/seqlab_english):
+            `--encoder english --backward-encoder english`
 
 Columns: span F1 (micro, seqeval's default counting, the CoNLL script's), precision, recall;
 F1 on entities whose surface form (its words) never is an entity in train ("unseen": gold
@@ -51,11 +53,17 @@ CORPORA = {  # name: (folder, training sentences (None: all), dev sentences (Non
     "wikiann-en": ("wikiann-en", None, 2000),
     "wikiann-en-5k": ("wikiann-en", 5000, 2000),
 }
-ROWS = ("mft", "spacy", "seqlab")
+ROWS = ("mft", "spacy", "seqlab", "seqlab-english")
+SEQLAB_ARGS = {
+    "seqlab": [],
+    "seqlab-english": ["--encoder", "english", "--backward-encoder", "english"],
+}
 NAMES = {
     "mft": "most frequent tag per word",
     "spacy": "spaCy 3 `ner`, `init config -p ner --optimize efficiency`, `spacy train`",
     "seqlab": "**seqlab default: `seqlab finetune tag --train T --valid D --test X`**",
+    "seqlab-english": "seqlab + shipped English char LMs: `--encoder english "
+    "--backward-encoder english`",
 }
 
 
@@ -157,17 +165,17 @@ def mft(files: dict[str, Path], work: Path) -> dict:
     return {"pred": pred, "train_cpu_s": train_cpu, "wps": words / max(predict_cpu, 1e-9)}
 
 
-def seqlab(files: dict[str, Path], work: Path, logs: Path) -> dict:
-    out = work / "seqlab-run"
-    cmd = ["finetune", "tag", "--train", files["train"], "--valid", files["dev"]]
+def seqlab(files: dict[str, Path], work: Path, logs: Path, row: str = "seqlab") -> dict:
+    out = work / f"{row}-run"
+    cmd = ["finetune", "tag", *SEQLAB_ARGS[row], "--train", files["train"], "--valid", files["dev"]]
     cmd += ["--test", files["test"], "--out", out, "--overwrite", "--quiet"]
     env = {**os.environ, **THREADS, "SEQLAB_THREADS": "1", "SEQLAB_CACHE": str(work / "cache")}
-    rc, train_cpu, text = run(seqlab_cmd(cmd), logs / f"{work.name}.seqlab-train.log", env)
+    rc, train_cpu, text = run(seqlab_cmd(cmd), logs / f"{work.name}.{row}-train.log", env)
     if rc != 0:
         raise RowError(f"seqlab finetune tag failed: {text.strip().splitlines()[-1:]}")
-    pred_json = work / "seqlab-pred.jsonl"
+    pred_json = work / f"{row}-pred.jsonl"
     predict = ["predict", out, files["test"], "--json", "--out", pred_json, "--overwrite"]
-    rc, cpu, text = run(seqlab_cmd(predict), logs / f"{work.name}.seqlab-predict.log", env)
+    rc, cpu, text = run(seqlab_cmd(predict), logs / f"{work.name}.{row}-predict.log", env)
     one = write_conll(work / "one.conll", blocks(files["test"])[:1])
     rc2, cpu_one, _ = run(seqlab_cmd(["predict", out, one, "--json"]), logs / "one.log", env)
     if rc or rc2:
@@ -252,7 +260,7 @@ def main() -> None:
                 elif row == "spacy":
                     got = spacy(files, work, peers, args.quick)
                 else:
-                    got = seqlab(files, work, logs)
+                    got = seqlab(files, work, logs, row)
                 result = {"corpus": corpus, "row": row, **score(files["test"], got["pred"], seen),
                           "train_cpu_s": got["train_cpu_s"], "wps": got["wps"]}  # fmt: skip
             except RowError as e:

@@ -119,6 +119,18 @@ SEQLAB_ROWS = [  # key, name, finetune command
         ["finetune", "tag", "--encoder", "{lm:char-fwd}", "--encoder", "{lm:word-fwd}",
          "--backward-encoder", "{lm:char-bwd}", "--backward-encoder", "{lm:word-bwd}"],
     ),
+    # the shipped English char LMs (plugins/seqlab_english): nothing pretrained by the user
+    (
+        "seqlab-english",
+        "seqlab + english (shipped char LMs), fwd+bwd",
+        ["finetune", "tag", "--encoder", "english", "--backward-encoder", "english"],
+    ),
+    (
+        "seqlab-english-stacked",
+        "seqlab + english, stacked with word LMs, fwd+bwd",
+        ["finetune", "tag", "--encoder", "english", "--encoder", "{lm:word-fwd}",
+         "--backward-encoder", "english", "--backward-encoder", "{lm:word-bwd}"],
+    ),
 ]  # fmt: skip
 PEER_ROWS = [
     ("mft", "most frequent tag per word"),
