@@ -89,7 +89,7 @@ class Hasher:
     def __init__(self, spec: NgramSpec):
         self.spec = spec
         self._own: dict[str, list[tuple[str, str]]] = {}
-        self._own_ids: dict[str, list[int]] = {}
+        self._own_ids: dict[str, tuple[list[int], list[int]]] = {}
         # a word's CRC-32 as the first of a word pair ("w\x1fWORD "), and its UTF-8 bytes as
         # the second: zlib.crc32 continues a CRC, so a pair's bucket is one call on cached parts
         self._pair: dict[str, tuple[int, bytes]] = {}
@@ -108,12 +108,14 @@ class Hasher:
                 self._own[word] = grams
         return grams
 
-    def own_ids(self, word: str) -> list[int]:
-        """The buckets of `own_grams(word)`, in its order."""
+    def own_ids(self, word: str) -> tuple[list[int], list[int]]:
+        """The buckets of `own_grams(word)`, in its order, cut where a text's longer word
+        n-grams go: (the word's own bucket, or none without word n-grams; the rest)."""
         ids = self._own_ids.get(word)
         if ids is None:
-            b = self.spec.buckets
-            ids = [bucket(kind, g, b) for kind, g in self.own_grams(word)]
+            b, first = self.spec.buckets, 1 if self.spec.word_max else 0
+            flat = [bucket(kind, g, b) for kind, g in self.own_grams(word)]
+            ids = (flat[:first], flat[first:])
             if len(self._own_ids) < CACHED:
                 self._own_ids[word] = ids
         return ids
@@ -159,16 +161,26 @@ class Hasher:
         word's position (+1 for xxbos), pad_idx elsewhere."""
         per = self.spec.per_word
         words = [w for _, w in spans]
-        first = 1 if self.spec.word_max else 0
-        at: list[int] = []  # flat positions in the (n_tokens, per) table, and their buckets
-        got: list[int] = []
-        for i, (pos, word) in enumerate(spans):
-            own = self.own_ids(word)
-            ids = (own[:first] + self._longer_ids(words, i) + own[first:])[:per]
-            at += range((pos + 1) * per, (pos + 1) * per + len(ids))
-            got += ids
+        got: list[int] = []  # every word's buckets in order (C-level list extends, no copies)
+        counts: list[int] = []
+        for i, (_, word) in enumerate(spans):
+            head, tail = self.own_ids(word)
+            longer = self._longer_ids(words, i)
+            n = len(head) + len(longer) + len(tail)
+            if n <= per:
+                got += head
+                got += longer
+                got += tail
+            else:  # a long word (a URL): its first `per` n-grams only
+                got += (head + longer + tail)[:per]
+                n = per
+            counts.append(n)
+        # flat position of each bucket: its word's row (after xxbos) times per, plus its rank
+        n_of = np.array(counts, dtype=np.int64)
+        row = np.repeat(np.array([pos + 1 for pos, _ in spans], dtype=np.int64), n_of)
+        rank = np.arange(len(got)) - np.repeat(np.cumsum(n_of) - n_of, n_of)
         out = np.full(n_tokens * per, pad_idx, dtype=np.int32)
-        out[at] = np.array(got, dtype=np.int32) + (pad_idx + 1)
+        out[row * per + rank] = np.array(got, dtype=np.int32) + (pad_idx + 1)
         return out.reshape(n_tokens, per)
 
 
