@@ -313,7 +313,10 @@ class Trainer:
         if budget is None or not self.history:
             return False
         spent = time.perf_counter() - self._started
-        if spent + self.history[-1]["time"] <= budget * 60:
+        over = spent + self.history[-1]["time"] > budget * 60
+        if distributed.world_size() > 1:  # every rank stops together (rank clocks differ)
+            over = distributed.all_sum(float(over))[0] > 0
+        if not over:
             return False
         if self.is_main:
             self.log.note(
