@@ -222,6 +222,13 @@ class StatefulEncoder(nn.Module):
         return groups
 
 
+# What a frozen LM's outputs kept for a run (the tagger's and the classifier's `remember`) may
+# take in memory: past it, the texts not kept are read again each epoch (slower; the same
+# numbers up to float rounding, as they are read in batches of another shape), so a big
+# corpus cannot fill the machine's memory.
+MEMO_BYTES = 2 * 2**30
+
+
 class LMReader(nn.Module):
     """Base of a plugin encoder built on pretrained LMs (`self.lms`) that fine-tuning reads
     statelessly (the tagger's, the classifier's stack): each sequence is read whole from a

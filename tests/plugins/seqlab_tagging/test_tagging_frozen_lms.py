@@ -74,3 +74,23 @@ def test_a_trainable_lm_never_remembers():
     frozen = CharLMReader(lm, space=3, bos=2, n_chars=5)
     frozen.remember()
     assert frozen.memo == {}
+
+
+def test_a_full_memo_reads_the_rest_again_with_the_same_vectors(monkeypatch):
+    from seqlab import EncoderConfig, StatefulEncoder
+    from seqlab_tagging import charlm
+
+    lm = StatefulEncoder(EncoderConfig(vocab_size=10, hidden=8, layers=1, stateful=False))
+    reader = CharLMReader(lm, space=3, bos=2, n_chars=6)
+    reader.lm_ids.copy_(torch.tensor([0, 1, 4, 5, 6, 7]))
+    chars = torch.tensor([[[2, 3, 1], [4, 1, 1]], [[5, 5, 2], [1, 1, 1]]])  # tagger char ids
+    words = torch.tensor([[True, True], [True, False]])
+    want = reader(chars, words, pad=1)
+    monkeypatch.setattr(charlm, "MEMO_BYTES", 1)  # room for one sentence, then none
+    reader.remember()
+    for _ in range(2):
+        # rows read in another batch shape: equal up to float rounding
+        torch.testing.assert_close(
+            reader(chars, words, pad=1)[words], want[words], rtol=0, atol=1e-6
+        )
+    assert len(reader.memo) == 1
