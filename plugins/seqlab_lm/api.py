@@ -35,15 +35,15 @@ def config_for(
     """The config of a new run: the level's defaults, then the preset's settings, then the
     `given` ones of `values`; and the corpus, read or tokenized now. `values["init"]`: an LM
     run to continue from (seqlab_lm.init), whose architecture and vocab the run takes."""
-    if values.get("init") is not None and "level" not in given:  # the --init LM's level
-        lm = transfer.load_pretrained(values["init"], bool(values.get("backward")))
-        values = {**values, "level": lm.level}
-        given = given | {"level"}
+    pre = None
+    if values.get("init") is not None:  # read once, checked before the text is tokenized
+        pre = transfer.load_pretrained(values["init"], bool(values.get("backward")))
+        if "level" not in given:  # the --init LM's level
+            values, given = {**values, "level": pre.level}, given | {"level"}
     settings = PretrainSettings.for_level(values.get("level", "word"))
     given_settings = {k: v for k, v in values.items() if k in given & SETTINGS}
-    pre = None
-    if values.get("init") is not None:  # checked before the text is tokenized
-        pre = init.load(values["init"], replace(settings, **given_settings))
+    if pre is not None:
+        init.check(pre, values["init"], replace(settings, **given_settings))
     name, text_config = textdata.resolve(corpus, text, given, settings.level)
     preset = presets.find(name, model) if model else None
     if preset is not None:

@@ -28,9 +28,8 @@ from seqlab_lm.settings import PretrainSettings
 ARCHITECTURE = ("cell", "layers", "hidden", "emb_size", "bn")
 
 
-def load(path: Path, settings: PretrainSettings) -> transfer.Pretrained:
-    """The LM of `--init path`, checked to be of the run's level and direction."""
-    pre = transfer.load_pretrained(path, settings.backward)
+def check(pre: transfer.Pretrained, path: Path, settings: PretrainSettings) -> None:
+    """The LM of `--init path` must be of the run's level and direction."""
     if pre.level != settings.level:
         fix = "with --level char" if pre.level == "char" else "without --level char"
         raise ValueError(
@@ -44,7 +43,6 @@ def load(path: Path, settings: PretrainSettings) -> transfer.Pretrained:
             f"--init {path}: a {kind} LM, and this run trains a {want} one; {fix}, or give "
             f"a {want} LM"
         )
-    return pre
 
 
 def settings_for(
