@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from seqlab import EncoderConfig, StatefulEncoder, flip_padded
-from seqlab.nn.encoder import MEMO_BYTES, LMReader
+from seqlab.nn.encoder import LMReader, Memo
 from seqlab.store.validate import check_arguments
 from seqlab.tasks import transfer
 
@@ -53,14 +53,12 @@ class StackedLMs(LMReader):
         if frozen:
             self.lms.requires_grad_(False)
         self.config = {"lms": [e.to_dict() for e in lms], "pad_idx": pad_idx, "frozen": frozen}
-        self.memo: dict[bytes, Tensor] | None = None  # text ids -> outputs (remember)
-        self.memo_bytes = 0
+        self.memo: Memo | None = None  # text ids -> outputs (remember)
 
     def remember(self, on: bool = True) -> None:
         """Keep each text's outputs once read (frozen LMs only: trained ones change every
         step). For training, where the same texts come back every epoch."""
-        self.memo = {} if on and self.frozen else None
-        self.memo_bytes = 0
+        self.memo = Memo() if on and self.frozen else None
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> StackedLMs:
@@ -93,22 +91,18 @@ class StackedLMs(LMReader):
         keys = [x[i, :n].cpu().numpy().tobytes() for i, n in enumerate(lengths)]
         first = {k: i for i, k in reversed(list(enumerate(keys)))}  # a text twice: read once
         new = [i for k, i in first.items() if k not in memo]
-        fresh: dict[bytes, Tensor] = {}  # texts read now and not kept (past MEMO_BYTES)
+        read: dict[bytes, Tensor] = {}  # the texts read now (kept, or past the memo's budget)
         if new:
             rows = x[torch.tensor(new, device=x.device)][:, : max(lengths[i] for i in new)]
             self.memo = None  # read them as without a memo
             got = self(rows)
             self.memo = memo
             for j, i in enumerate(new):
-                outputs = got[j, : lengths[i]]
-                if self.memo_bytes < MEMO_BYTES:
-                    memo[keys[i]] = outputs.clone()
-                    self.memo_bytes += outputs.nbytes
-                else:
-                    fresh[keys[i]] = outputs
+                read[keys[i]] = got[j, : lengths[i]]
+                memo.keep(keys[i], read[keys[i]])
         out = x.new_zeros((*x.shape, self.out_size), dtype=torch.float32)
         for i, k in enumerate(keys):
-            out[i, : lengths[i]] = fresh[k] if k in fresh else memo[k]
+            out[i, : lengths[i]] = read[k] if k in read else memo[k]
         return out
 
     def _read(self, lm: StatefulEncoder, x: Tensor) -> Tensor:

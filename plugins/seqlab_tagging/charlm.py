@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from seqlab import EncoderConfig, StatefulEncoder, Vocab, flip_padded
-from seqlab.nn.encoder import MEMO_BYTES
+from seqlab.nn.encoder import Memo
 
 SPACE = " "
 
@@ -50,16 +50,14 @@ class CharLMReader(nn.Module):
         self.register_buffer("lm_ids", torch.zeros(n_chars, dtype=torch.long))
         if not trainable:
             lm.requires_grad_(False)
-        self.memo: dict[bytes, Tensor] | None = None  # sentence -> word vectors (remember)
-        self.memo_bytes = 0
+        self.memo: Memo | None = None  # sentence -> word vectors (remember)
         self._bos_out: Tensor | None = None  # what a pad word gets: the output after xxbos
 
     def remember(self, on: bool = True) -> None:
         """Keep each sentence's word vectors once read (a frozen LM only; a trainable one
         changes every step). For training, where the same sentences come back every epoch;
         prediction reads each sentence once, so it does not remember."""
-        self.memo = {} if on and not self.trainable else None
-        self.memo_bytes = 0
+        self.memo = Memo() if on and not self.trainable else None
 
     @classmethod
     def from_config(cls, config: dict[str, Any], n_chars: int) -> CharLMReader:
@@ -132,23 +130,19 @@ class CharLMReader(nn.Module):
         assert self.memo is not None
         keys = [stream[i, : int(t) + 1].cpu().numpy().tobytes() for i, t in enumerate(total)]
         new = [i for i, k in enumerate(keys) if k not in self.memo]
-        fresh: dict[int, Tensor] = {}  # rows read now and not kept (past MEMO_BYTES)
+        read: dict[int, Tensor] = {}  # the rows read now (kept, or past the memo's budget)
         if new:
             rows = torch.tensor(new, device=lm_input.device)
             got = self._vectors(lm_input[rows], at[rows])
             for j, i in enumerate(new):
-                vectors = got[j, : int(n_words[i])]
-                if self.memo_bytes < MEMO_BYTES:
-                    self.memo[keys[i]] = vectors.clone()
-                    self.memo_bytes += vectors.nbytes
-                else:
-                    fresh[i] = vectors
+                read[i] = got[j, : int(n_words[i])]
+                self.memo.keep(keys[i], read[i])
             if self._bos_out is None:
                 self._bos_out = self._read(lm_input[rows[:1], :1])[0, 0].clone()
         assert self._bos_out is not None  # set by the first batch's new rows
         out = self._bos_out.expand(len(keys), at.size(1), -1).clone()  # pad words: as gather
         for i, k in enumerate(keys):
-            out[i, : int(n_words[i])] = fresh[i] if i in fresh else self.memo[k]
+            out[i, : int(n_words[i])] = read[i] if i in read else self.memo[k]
         return out
 
     def _read(self, stream: Tensor) -> Tensor:

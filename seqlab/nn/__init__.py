@@ -2,7 +2,8 @@
 
 `encoder` holds the `Encoder` protocol, `StatefulEncoder` (RNN / GRU / LSTM with carried
 state and AWD-LSTM dropouts), `LMReader` (the stateless side of encoders built on pretrained
-LMs) and `encoder_from_config`; `model` holds `Head` and `SeqModel`; `size` tells a
-config's parameter count and whether it fits this machine. May import `seqlab.data`, the
-top-level `seqlab.settings` and `seqlab.registry`; nothing about files, training or the CLI.
+LMs), `Memo` (the outputs of frozen LMs kept for a run) and `encoder_from_config`; `model`
+holds `Head` and `SeqModel`; `size` tells a config's parameter count and whether it fits
+this machine. May import `seqlab.data`, the top-level `seqlab.settings` and
+`seqlab.registry`; nothing about files, training or the CLI.
 """

@@ -222,11 +222,21 @@ class StatefulEncoder(nn.Module):
         return groups
 
 
-# What a frozen LM's outputs kept for a run (the tagger's and the classifier's `remember`) may
-# take in memory: past it, the texts not kept are read again each epoch (slower; the same
-# numbers up to float rounding, as they are read in batches of another shape), so a big
-# corpus cannot fill the machine's memory.
-MEMO_BYTES = 2 * 2**30
+MEMO_BYTES = 2 * 2**30  # what a Memo may keep
+
+
+class Memo(dict[bytes, Tensor]):
+    """A frozen LM's outputs kept for a run (the tagger's and the classifier's `remember`),
+    keyed by what the LM read, at most MEMO_BYTES of them: past it `keep` keeps nothing, and
+    those texts are read again each epoch (slower; the same numbers up to float rounding, as
+    they are read in batches of another shape), so a big corpus cannot fill the memory."""
+
+    nbytes = 0
+
+    def keep(self, key: bytes, outputs: Tensor) -> None:
+        if self.nbytes < MEMO_BYTES:
+            self[key] = outputs.clone()
+            self.nbytes += outputs.nbytes
 
 
 class LMReader(nn.Module):

@@ -162,14 +162,14 @@ def test_a_trained_stack_never_remembers():
 
 
 def test_a_full_memo_reads_the_rest_again_with_the_same_outputs(monkeypatch):
-    from seqlab_classify import stack as stack_module
+    from seqlab.nn import encoder
 
     lm = StatefulEncoder(EncoderConfig(vocab_size=12, hidden=8, layers=1, stateful=False))
     s = StackedLMs([lm], pad_idx=1)
     x = torch.tensor([[2, 5, 6, 7], [2, 8, 9, 1], [2, 5, 6, 7]])  # the third is the first again
     want = s(x)
     mask = (x != 1)[..., None]
-    monkeypatch.setattr(stack_module, "MEMO_BYTES", 1)  # room for one text, then none
+    monkeypatch.setattr(encoder, "MEMO_BYTES", 1)  # room for one text, then none
     s.remember()
     for _ in range(2):
         # rows read in another batch shape: equal up to float rounding

@@ -78,7 +78,7 @@ def test_a_trainable_lm_never_remembers():
 
 def test_a_full_memo_reads_the_rest_again_with_the_same_vectors(monkeypatch):
     from seqlab import EncoderConfig, StatefulEncoder
-    from seqlab_tagging import charlm
+    from seqlab.nn import encoder
 
     lm = StatefulEncoder(EncoderConfig(vocab_size=10, hidden=8, layers=1, stateful=False))
     reader = CharLMReader(lm, space=3, bos=2, n_chars=6)
@@ -86,7 +86,7 @@ def test_a_full_memo_reads_the_rest_again_with_the_same_vectors(monkeypatch):
     chars = torch.tensor([[[2, 3, 1], [4, 1, 1]], [[5, 5, 2], [1, 1, 1]]])  # tagger char ids
     words = torch.tensor([[True, True], [True, False]])
     want = reader(chars, words, pad=1)
-    monkeypatch.setattr(charlm, "MEMO_BYTES", 1)  # room for one sentence, then none
+    monkeypatch.setattr(encoder, "MEMO_BYTES", 1)  # room for one sentence, then none
     reader.remember()
     for _ in range(2):
         # rows read in another batch shape: equal up to float rounding
