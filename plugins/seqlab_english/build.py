@@ -14,7 +14,9 @@ import hashlib
 import sys
 from pathlib import Path
 
-from seqlab.store.checkpoint import load_tensors, save_tensors
+import torch
+
+from seqlab.store.checkpoint import floats_as, load_tensors, save_tensors
 from seqlab_english.score import SAMPLE, bits_per_char  # not .lms: it reads shipped.py
 
 HERE = SAMPLE.parent
@@ -24,7 +26,7 @@ SHIPPED = Path(__file__).parent / "shipped.py"
 
 def half(run: Path, stem: Path) -> None:
     tensors, meta = load_tensors(run / "last")
-    tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    tensors = floats_as(tensors, torch.float16)
     keep = {k: v for k, v in meta.items() if k not in ("sha256", "generation")}
     save_tensors(stem, tensors, keep)
 

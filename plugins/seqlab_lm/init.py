@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from seqlab import SeqModel, Vocab
-from seqlab.store.checkpoint import float32, load_tensors, read_json
+from seqlab.store.checkpoint import floats_as, load_tensors, read_json
 from seqlab.tasks import transfer
 from seqlab_lm.settings import PretrainSettings
 
@@ -86,7 +86,7 @@ def load_weights(model: SeqModel, config: dict[str, Any], vocab: Vocab) -> None:
     tensors, meta = load_tensors(stem)
     for name, twin in meta.get("aliases", {}).items():  # tied weights are stored once
         tensors.setdefault(name, tensors[twin])
-    tensors = float32(tensors)  # 16-bit storage (the shipped LMs)
+    tensors = floats_as(tensors)  # 16-bit storage (the shipped LMs)
     old = Vocab(meta["vocab"])
     for name, value in list(tensors.items()):
         if value.shape[:1] == (len(old),) and name.endswith(("embedding.weight", "decoder.weight")):

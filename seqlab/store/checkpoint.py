@@ -215,10 +215,10 @@ def load_tensors(stem: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
         raise CheckpointError(f"{weights}: not a readable safetensors file ({e})") from None
 
 
-def float32(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Floating tensors as float32, the dtype models compute in (16-bit storage, such as the
-    shipped LMs', is read through this); integer tensors as they are."""
-    return {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+def floats_as(tensors: dict[str, Tensor], dtype: torch.dtype = torch.float32) -> dict[str, Tensor]:
+    """Floating tensors in `dtype`, integer ones as they are: float32, the dtype models compute
+    in, reads 16-bit storage (the shipped LMs'); float16 writes it (seqlab_english.build)."""
+    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
 
 
 def model_tensors(model: nn.Module) -> tuple[dict[str, Tensor], dict[str, str]]:

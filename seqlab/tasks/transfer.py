@@ -36,7 +36,7 @@ from seqlab.data.vocab import Vocab
 from seqlab.nn.encoder import EncoderConfig, StatefulEncoder
 from seqlab.nn.model import SeqModel
 from seqlab.store import modeldir, validate
-from seqlab.store.checkpoint import float32, has_checkpoint, load_tensors
+from seqlab.store.checkpoint import floats_as, has_checkpoint, load_tensors
 from seqlab.store.errors import CheckpointError
 
 ULMFIT_FACTOR = 2.6  # ULMFiT's ratio between the learning rates of neighbouring layer groups
@@ -102,7 +102,7 @@ def load_pretrained(path: Path, backward: bool = False) -> Pretrained:
     validate.check_meta(meta, stem.with_suffix(".json"), validate.header_of(tensors))
     for name, twin in meta.get("aliases", {}).items():  # tied weights are stored once
         tensors.setdefault(name, tensors[twin])
-    tensors = float32(tensors)  # 16-bit storage (the shipped LMs)
+    tensors = floats_as(tensors)  # 16-bit storage (the shipped LMs)
     kind = meta.get("encoder_kind") or StatefulEncoder.kind
     if kind != StatefulEncoder.kind:
         raise CheckpointError(
