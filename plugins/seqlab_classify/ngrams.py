@@ -31,6 +31,7 @@ from seqlab.settings import SettingError
 WORD, CHAR = "w", "c"  # hashed with the kind first, so the word "ab" and the chars "ab" differ
 BOW, EOW = "<", ">"  # fastText's word boundary marks
 MAX_BUCKETS = 1 << 24
+PAIR_START = zlib.crc32(f"{WORD}\x1f".encode())  # the CRC-32 every word pair's text begins with
 CACHED = 1_000_000  # words remembered: a stream of new words cannot fill memory
 
 
@@ -124,7 +125,7 @@ class Hasher:
         parts = self._pair.get(word)
         if parts is None:
             data = word.encode()
-            parts = (zlib.crc32(data + b" ", zlib.crc32(f"{WORD}\x1f".encode())), data)
+            parts = (zlib.crc32(data + b" ", PAIR_START), data)
             if len(self._pair) < CACHED:
                 self._pair[word] = parts
         return parts

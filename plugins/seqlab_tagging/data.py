@@ -59,9 +59,9 @@ def batches(
         seqs = [encode_words(vocab, words) for words, _ in examples]
     else:
         seqs = [featurizer.encode(words, vocab) for words, _ in examples]
-        # unshuffled batches (prediction, validation) sorted by characters, a space per word
-        # included: what a character LM reads, and pads to the longest row of
-        sizes = [int((s[:, CHARS:] != featurizer.chars.pad_idx).sum()) + len(s) for s in seqs]
+        if not shuffle:  # prediction, validation: sorted by characters, a space per word
+            # included (what a character LM reads, and pads to the longest row of)
+            sizes = [int((s[:, CHARS:] != featurizer.chars.pad_idx).sum()) + len(s) for s in seqs]
     labels = None
     if tags is not None:
         index = {t: i for i, t in enumerate(tags)}
