@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from seqlab import PAD, UNK, Vocab
 
+ROWS_KEPT = 200_000  # words whose feature row `encode` keeps (~60 MB): a corpus's word types
 HEAD, TAIL = 6, 10  # characters kept of a long word: its start and its end (the suffix)
 MAX_CHARS = HEAD + TAIL
 WORD, LOWER, SHAPE, SUFFIX, CHARS = 0, 1, 2, 3, 4  # column indices
@@ -79,17 +80,33 @@ class Featurizer:
             chars=vocab(chars),
         )
 
+    # word -> its feature row for the vocab `encode` was last given (column 0 is its id):
+    # most words of a text recur, and building a row costs as much as an LM reading the word
+    _rows: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _rows_vocab: Vocab | None = field(default=None, init=False, repr=False)
+
     def encode(self, words: Sequence[str], lm_vocab: Vocab | None = None) -> np.ndarray:
         """(len(words), COLUMNS) int64 feature ids of one sentence."""
-        out = np.full((len(words), COLUMNS), self.chars.pad_idx, dtype=np.int64)
-        for i, w in enumerate(words):
-            w_ = UNK if w == PAD else w  # a literal "xxpad" in the text is not padding
-            out[i, WORD] = _id(lm_vocab, w_) if lm_vocab is not None else _id(self.lower, w_)
-            out[i, LOWER] = _id(self.lower, w_.lower())
-            out[i, SHAPE] = _id(self.shapes, shape(w_))
-            out[i, SUFFIX] = _id(self.suffixes, suffix(w_))
-            cs = chars(w_)
-            out[i, CHARS : CHARS + len(cs)] = [_id(self.chars, c) for c in cs]
+        if lm_vocab is not self._rows_vocab or len(self._rows) > ROWS_KEPT:
+            self._rows, self._rows_vocab = {}, lm_vocab
+        rows = self._rows
+        out = [rows.get(w) for w in words]
+        for i, row in enumerate(out):
+            if row is None:
+                out[i] = rows[words[i]] = self._row(words[i], lm_vocab)
+        if not out:
+            return np.empty((0, COLUMNS), dtype=np.int64)
+        return np.stack(out)  # type: ignore[arg-type]
+
+    def _row(self, w: str, lm_vocab: Vocab | None) -> np.ndarray:
+        out = np.full(COLUMNS, self.chars.pad_idx, dtype=np.int64)
+        w_ = UNK if w == PAD else w  # a literal "xxpad" in the text is not padding
+        out[WORD] = _id(lm_vocab, w_) if lm_vocab is not None else _id(self.lower, w_)
+        out[LOWER] = _id(self.lower, w_.lower())
+        out[SHAPE] = _id(self.shapes, shape(w_))
+        out[SUFFIX] = _id(self.suffixes, suffix(w_))
+        cs = chars(w_)
+        out[CHARS : CHARS + len(cs)] = [_id(self.chars, c) for c in cs]
         return out
 
     def to_dict(self) -> dict[str, Any]:

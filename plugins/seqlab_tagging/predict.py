@@ -71,9 +71,15 @@ def tag_with_probs(
         paths = head.decode(scores, mask)
         if probs:
             p = head.crf.marginals(scores, mask) if head.crf is not None else scores.softmax(-1)
-        for row, (i, ids) in enumerate(zip(idx, paths, strict=True)):
-            chosen = [float(p[row, t, j]) for t, j in enumerate(ids)] if probs else []
-            out[todo[i]] = (head.names(ids), chosen)
+            # the chosen tags' probabilities at once (word by word cost 8 us a word): p[mask]
+            # is the real words row by row, the order of the paths joined
+            flat = torch.tensor([j for ids in paths for j in ids], device=p.device)
+            chosen = p[mask].gather(1, flat[:, None])[:, 0].tolist()
+        start = 0
+        for i, ids in zip(idx, paths, strict=True):
+            got = chosen[start : start + len(ids)] if probs else []
+            out[todo[i]] = (head.names(ids), got)
+            start += len(ids)
     return out
 
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from seqlab import BOS, EncoderConfig, StatefulEncoder, Vocab
 from seqlab.data.vocab import SPECIALS
-from seqlab_tagging.charlm import CharLMReader
+from seqlab_tagging.charlm import LM_ROWS, CharLMReader
 from seqlab_tagging.features import CHARS, Featurizer
 
 LM_CHARS = Vocab([*SPECIALS, " ", *"abcdefgh.T"])  # no "z": an unknown character to the LM
@@ -39,8 +39,9 @@ def by_hand(r: CharLMReader, words: list[str]) -> torch.Tensor:
     return out[picks]
 
 
+# batches of more than LM_ROWS sentences too: the LM reads them in groups of similar length
 sentences = st.lists(
-    st.lists(st.sampled_from(WORDS), min_size=1, max_size=5), min_size=1, max_size=3
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=5), min_size=1, max_size=2 * LM_ROWS + 3
 )
 
 

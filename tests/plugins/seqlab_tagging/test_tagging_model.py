@@ -114,6 +114,20 @@ def test_unseen_words_still_get_their_spelling():
     assert (ids[0, 4:12] != PAD).all() and ids[0, 12] == PAD  # 8 characters, then padding
 
 
+def test_kept_feature_rows_are_the_rows_of_the_vocab_given_now():
+    fz = featured(with_lm=False).featurizer
+    a, b = Vocab(["xxunk", "xxpad", "cat", "The"]), Vocab(["xxunk", "xxpad", "The"])
+    words = ["The", "cat", "The", "dog"]
+    for v in (a, b, a):  # the rows kept for one vocab must not leak into another's
+        fresh = Featurizer(fz.lower, fz.shapes, fz.suffixes, fz.chars).encode(words, v)
+        got = fz.encode(words, v)
+        assert (got == fresh).all() and got.shape == (4, COLUMNS)
+        assert list(got[:, 0]) == [v.stoi.get(w, v.unk_idx) for w in words]
+    got[0, 0] = 99  # a caller's array is its own: the kept rows are copied, not shared
+    assert fz.encode(words, a)[0, 0] == a.stoi["The"]
+    assert fz.encode([], a).shape == (0, COLUMNS)
+
+
 def test_layer_groups_pair_directions_and_cover_every_parameter_once():
     enc = TaggerEncoder([lm(3, 4), lm(1, 4, backward=True)], BOS, PAD)
     model = SeqModel(enc, TagHead(enc, ["A", "B"], crf=True))
