@@ -92,6 +92,22 @@ def test_predict_in_another_process_gives_the_checkpoints_probabilities(default_
     assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-4 for r in records)
 
 
+def test_predict_does_not_import_scikit_learn(default_run):
+    """Prediction never scores, and scikit-learn's import costs more CPU than classifying a
+    few thousand texts: `seqlab predict` must not import it."""
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['seqlab', 'predict', {str(default_run)!r}, '--text', 'a fine film']\n"
+        "try:\n    runpy.run_module('seqlab', run_name='__main__')\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('imported:', sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn')[:1])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "imported: []"
+    assert out.stdout.splitlines()[0].split("\t")[0] in ("pos", "neg")  # it did predict
+
+
 @pytest.mark.parametrize("run", ["linear_run", "idf_run"])
 def test_explain_weights_add_up_to_the_logit(run, request):
     """n-grams alone: the logit is linear in them, so their weights and the bias are it."""
