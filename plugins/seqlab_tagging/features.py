@@ -82,8 +82,10 @@ class Featurizer:
 
     # word -> its feature row for the vocab `encode` was last given (column 0 is its id):
     # most words of a text recur, and building a row costs as much as an LM reading the word
-    _rows: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
-    _rows_vocab: Vocab | None = field(default=None, init=False, repr=False)
+    _rows: dict[str, np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _rows_vocab: Vocab | None = field(default=None, init=False, repr=False, compare=False)
 
     def encode(self, words: Sequence[str], lm_vocab: Vocab | None = None) -> np.ndarray:
         """(len(words), COLUMNS) int64 feature ids of one sentence."""
