@@ -89,20 +89,17 @@ class StackedLMs(LMReader):
         assert memo is not None
         lengths = [int(n) for n in (x != self.pad_idx).sum(1)]
         keys = [x[i, :n].cpu().numpy().tobytes() for i, n in enumerate(lengths)]
-        first = {k: i for i, k in reversed(list(enumerate(keys)))}  # a text twice: read once
-        new = [i for k, i in first.items() if k not in memo]
-        read: dict[bytes, Tensor] = {}  # the texts read now (kept, or past the memo's budget)
-        if new:
+
+        def read(new: list[int]) -> list[Tensor]:
             rows = x[torch.tensor(new, device=x.device)][:, : max(lengths[i] for i in new)]
             self.memo = None  # read them as without a memo
             got = self(rows)
             self.memo = memo
-            for j, i in enumerate(new):
-                read[keys[i]] = got[j, : lengths[i]]
-                memo.keep(keys[i], read[keys[i]])
+            return [got[j, : lengths[i]] for j, i in enumerate(new)]
+
         out = x.new_zeros((*x.shape, self.out_size), dtype=torch.float32)
-        for i, k in enumerate(keys):
-            out[i, : lengths[i]] = read[k] if k in read else memo[k]
+        for i, outputs in enumerate(memo.outputs(keys, read)):
+            out[i, : lengths[i]] = outputs
         return out
 
     def _read(self, lm: StatefulEncoder, x: Tensor) -> Tensor:

@@ -140,20 +140,19 @@ class CharLMReader(nn.Module):
         """The word vectors of the batch from `memo`, the LM run on the rows not in it."""
         assert self.memo is not None
         keys = [stream[i, : int(t) + 1].cpu().numpy().tobytes() for i, t in enumerate(total)]
-        new = [i for i, k in enumerate(keys) if k not in self.memo]
-        read: dict[int, Tensor] = {}  # the rows read now (kept, or past the memo's budget)
-        if new:
+
+        def read(new: list[int]) -> list[Tensor]:
             rows = torch.tensor(new, device=lm_input.device)
             got = self._vectors(lm_input[rows], at[rows], total[rows])
-            for j, i in enumerate(new):
-                read[i] = got[j, : int(n_words[i])]
-                self.memo.keep(keys[i], read[i])
             if self._bos_out is None:
                 self._bos_out = self._read(lm_input[rows[:1], :1])[0, 0].clone()
+            return [got[j, : int(n_words[i])] for j, i in enumerate(new)]
+
+        vectors = self.memo.outputs(keys, read)
         assert self._bos_out is not None  # set by the first batch's new rows
         out = self._bos_out.expand(len(keys), at.size(1), -1).clone()  # pad words: as gather
-        for i, k in enumerate(keys):
-            out[i, : int(n_words[i])] = read[i] if i in read else self.memo[k]
+        for i, v in enumerate(vectors):
+            out[i, : len(v)] = v
         return out
 
     def _read(self, stream: Tensor) -> Tensor:

@@ -15,6 +15,7 @@ lesson's recurrences, the tagger) have too; StatefulEncoder is one of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, cast, overload
 
@@ -237,6 +238,19 @@ class Memo(dict[bytes, Tensor]):
         if self.nbytes < MEMO_BYTES:
             self[key] = outputs.clone()
             self.nbytes += outputs.nbytes
+
+    def outputs(self, keys: list[bytes], read: Callable[[list[int]], list[Tensor]]) -> list[Tensor]:
+        """Each key's outputs: kept ones from here, the others from `read(indices)` (the first
+        index of each new key; a text twice in a batch is read once), kept while there is
+        room, and used now whether kept or not."""
+        first: dict[bytes, int] = {}
+        for i, k in enumerate(keys):
+            first.setdefault(k, i)
+        new = [i for k, i in first.items() if k not in self]
+        now = dict(zip([keys[i] for i in new], read(new) if new else [], strict=True))
+        for k, t in now.items():
+            self.keep(k, t)
+        return [now[k] if k in now else self[k] for k in keys]
 
 
 class LMReader(nn.Module):
