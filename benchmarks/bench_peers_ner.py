@@ -9,6 +9,12 @@ Rows:
   mft       each word's most frequent training tag (an unseen word: O), fixed to valid BIO
   spacy     spaCy 3 `ner` from scratch, `spacy init config -p ner --optimize efficiency`,
             `spacy train` (peers/spacy_ner.py), in the peers' virtual environment
+  flair-char  flair SequenceTagger (BiLSTM-CRF, CharacterEmbeddings + one-hot words,
+            peers/flair_tag.py --task ner), flair's ModelTrainer, --flair-epochs epochs
+  flair-lm  the same tagger on FlairEmbeddings fwd+bwd: flair's own character LMs, trained by
+            flair's LanguageModelTrainer on english-text at the shipped English pair's size
+            (--flair-lms DIR holding fwd/best-lm.pt and bwd/best-lm.pt: what
+            `bench_peers_tag.py --rows flair-lm --char-hidden 256 --char-emb 32` trains)
   seqlab    the default command: `seqlab finetune tag --train T --valid D --test X`
   seqlab-english  the same with the shipped English character LMs (plugins/seqlab_english):
             `--encoder english --backward-encoder english`
@@ -26,7 +32,7 @@ spaCy is never a seqlab dependency: it is pip-installed into the peers' own virt
 it does not import there; a failed install or run prints one line instead of its row.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_peers_ner.py [--corpora wnut17,wikiann-en,...]
-        [--rows mft,spacy,seqlab] [--work DIR] [--out benchmarks/results/peers_ner.md]
+        [--rows mft,spacy,flair-char,seqlab] [--work DIR] [--out benchmarks/results/peers_ner.md]
         [--quick]
 
 Writes the table to --out (also after each row) and every figure to the same name with .json;
@@ -53,7 +59,7 @@ CORPORA = {  # name: (folder, training sentences (None: all), dev sentences (Non
     "wikiann-en": ("wikiann-en", None, 2000),
     "wikiann-en-5k": ("wikiann-en", 5000, 2000),
 }
-ROWS = ("mft", "spacy", "seqlab", "seqlab-english")
+ROWS = ("mft", "spacy", "flair-char", "flair-lm", "seqlab", "seqlab-english")
 SEQLAB_ARGS = {
     "seqlab": [],
     "seqlab-english": ["--encoder", "english", "--backward-encoder", "english"],
@@ -61,6 +67,9 @@ SEQLAB_ARGS = {
 NAMES = {
     "mft": "most frequent tag per word",
     "spacy": "spaCy 3 `ner`, `init config -p ner --optimize efficiency`, `spacy train`",
+    "flair-char": "flair BiLSTM-CRF, CharacterEmbeddings + one-hot words",
+    "flair-lm": "flair BiLSTM-CRF, FlairEmbeddings fwd+bwd (flair's own char LMs, the pair's "
+    "size) + one-hot words",
     "seqlab": "**seqlab default: `seqlab finetune tag --train T --valid D --test X`**",
     "seqlab-english": "seqlab + shipped English char LMs: `--encoder english "
     "--backward-encoder english`",
@@ -197,6 +206,25 @@ def spacy(files: dict[str, Path], work: Path, peers: Peers, quick: bool) -> dict
             "wps": got["predict_words"] / max(got["predict_cpu_s"], 1e-9)}  # fmt: skip
 
 
+def flair(files: dict[str, Path], work: Path, peers: Peers, args, row: str) -> dict:
+    peers.need("flair")
+    pred = work / f"{row}-pred.txt"
+    cmd = ["--task", "ner", "--train", files["train"], "--dev", files["dev"]]
+    cmd += ["--test", files["test"], "--work", work / row, "--pred", pred]
+    cmd += ["--epochs", args.flair_epochs] + (["--quick"] if args.quick else [])
+    if row == "flair-lm":
+        lms = [args.flair_lms / d / "best-lm.pt" for d in ("fwd", "bwd")]
+        if not all(p.exists() for p in lms):
+            raise RowError(f"no flair LMs in {args.flair_lms} (fwd/ and bwd/best-lm.pt): train "
+                           "them with bench_peers_tag.py --rows flair-lm --char-hidden 256 "
+                           "--char-emb 32 --char-lm-budget 3000, or give --flair-lms")  # fmt: skip
+        cmd += ["--embeddings", "flair", "--lm-fwd", lms[0], "--lm-bwd", lms[1]]
+    got, _ = peers.script("flair_tag.py", cmd, peers.logs / f"{work.name}.{row}.log")
+    tags = [b.split("\n") for b in pred.read_text().strip("\n").split("\n\n")]
+    return {"pred": tags, "train_cpu_s": got["train_cpu_s"],
+            "wps": got["predict_words"] / max(got["predict_cpu_s"], 1e-9)}  # fmt: skip
+
+
 def table(results: list[dict]) -> str:
     head = "| corpus | method | span F1 | precision | recall | F1 unseen | train CPU s | "
     head += "predict words/s |"
@@ -230,6 +258,13 @@ def main() -> None:
     ap.add_argument("--peers-torch", default="torch==2.13.0", help="pip spec of CPU torch")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/peers_ner.md")
     ap.add_argument("--data", type=Path, default=NER, help="the NER folder (its README)")
+    ap.add_argument("--flair-epochs", type=int, default=10, help="flair taggers' max_epochs")
+    ap.add_argument(
+        "--flair-lms",
+        type=Path,
+        default=Path.home() / ".cache/seqlab-bench/peers-tag/flair-lm",
+        help="flair's own LMs for the flair-lm row (fwd/, bwd/): bench_peers_tag's",
+    )
     ap.add_argument("--quick", action="store_true", help="300 training sentences (plumbing)")
     ap.add_argument("--merge", nargs="+", type=Path, help="JSON files of earlier runs")
     args = ap.parse_args()
@@ -259,6 +294,8 @@ def main() -> None:
                     got = mft(files, work)
                 elif row == "spacy":
                     got = spacy(files, work, peers, args.quick)
+                elif row.startswith("flair"):
+                    got = flair(files, work, peers, args, row)
                 else:
                     got = seqlab(files, work, logs, row)
                 result = {"corpus": corpus, "row": row, **score(files["test"], got["pred"], seen),

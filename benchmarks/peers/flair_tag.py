@@ -1,4 +1,7 @@
-"""flair SequenceTagger (BiLSTM-CRF) trained from scratch, for bench_peers_tag.py.
+"""flair SequenceTagger (BiLSTM-CRF) trained from scratch, for bench_peers_tag.py (--task
+upos: GUM's CoNLL-U) and bench_peers_ner.py (--task ner: CoNLL word TAB BIO tag files; the
+entities go to flair as span labels, which its tagger encodes in BIOES, its default, and
+decodes back into spans; the predicted spans are written as BIO tags).
 
 Runs in the peers' virtual environment (never seqlab's). Two kinds of word representation:
 
@@ -36,15 +39,31 @@ def sentences(data, label_type: str):
     out = []
     for words, tags in data:
         s = Sentence(words)
-        if tags is not None:
+        if tags is not None and label_type == "ner":
+            for start, end, kind in peer_io.bio_spans(tags):
+                s[start:end].add_label(label_type, kind)
+        elif tags is not None:
             for token, tag in zip(s.tokens, tags, strict=True):
                 token.add_label(label_type, tag)
         out.append(s)
     return out
 
 
+def predicted(sentence, label_type: str) -> list[str]:
+    """The predicted tag of each word (--task ner: the predicted spans as BIO tags)."""
+    if label_type != "ner":
+        return [t.get_label("predicted").value for t in sentence]
+    tags = ["O"] * len(sentence)
+    for span in sentence.get_spans("predicted"):
+        first = span.tokens[0].idx - 1
+        kind = span.get_label("predicted").value
+        tags[first : first + len(span)] = ["B-" + kind] + ["I-" + kind] * (len(span) - 1)
+    return tags
+
+
 def main() -> None:
     ap = peer_io.arguments(__doc__)
+    ap.add_argument("--task", choices=("upos", "ner"), default="upos")
     ap.add_argument("--embeddings", choices=("char", "flair"), default="char")
     ap.add_argument("--lm-fwd", help="forward flair LM (best-lm.pt) for --embeddings flair")
     ap.add_argument("--lm-bwd", help="backward flair LM (best-lm.pt) for --embeddings flair")
@@ -73,11 +92,12 @@ def main() -> None:
     flair.device = torch.device("cpu")
     flair.set_seed(args.seed)
 
-    label = "upos"
-    train_data = peer_io.read_conllu(args.train)
+    label = args.task
+    read = peer_io.read_conll if label == "ner" else peer_io.read_conllu
+    train_data = read(args.train)
     corpus = Corpus(
         train=SentenceDataset(sentences(train_data, label)),
-        dev=SentenceDataset(sentences(peer_io.read_conllu(args.dev), label)),
+        dev=SentenceDataset(sentences(read(args.dev), label)),
         test=None,
         sample_missing_splits=False,
     )
@@ -128,12 +148,12 @@ def main() -> None:
     if best.exists():
         tagger.load_state_dict(SequenceTagger.load(best).state_dict())
     tagger.eval()
-    test_data = peer_io.read_conllu(args.test)
+    test_data = read(args.test)
     test = sentences([(ws, None) for ws, _ in test_data], label)
     start = peer_io.cpu()
     tagger.predict(test, mini_batch_size=32, label_name="predicted")
     predict_cpu = peer_io.cpu() - start
-    peer_io.write_tags(args.pred, [[t.get_label("predicted").value for t in s] for s in test])
+    peer_io.write_tags(args.pred, [predicted(s, label) for s in test])
     peer_io.result(
         train_cpu_s=train_cpu,
         predict_cpu_s=predict_cpu,

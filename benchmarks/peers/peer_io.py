@@ -1,5 +1,5 @@
-"""What every peer script of bench_peers_tag.py shares: reading the bench's CoNLL-U splits,
-writing predicted tags, one thread, and the RESULT line.
+"""What every peer script of the benches shares: reading the bench's CoNLL-U and CoNLL NER
+splits, writing predicted tags, one thread, and the RESULT line.
 
 The peer scripts run in the peers' own virtual environment (spaCy, flair), never in seqlab's,
 so this module uses the standard library only. (Not named `conllu`: flair imports the PyPI
@@ -59,6 +59,41 @@ def read_conllu(path: str) -> list[tuple[list[str], list[str]]]:
             tags.append(cols[3])
     if words:
         out.append((words, tags))
+    return out
+
+
+def read_conll(path: str) -> list[tuple[list[str], list[str]]]:
+    """(words, BIO tags) of each sentence of a CoNLL NER file (word ... TAB tag, the tag last);
+    a TAB-only or BOM-only line is blank, as in WNUT17."""
+    out, words, tags = [], [], []
+    with open(path, encoding="utf-8-sig") as f:
+        for line in f:
+            line = line.rstrip("\n").rstrip("\r")
+            if not line.replace("\ufeff", "").strip():
+                if words:
+                    out.append((words, tags))
+                words, tags = [], []
+                continue
+            cols = line.split("\t") if "\t" in line else line.split()
+            words.append(cols[0])
+            tags.append(cols[-1])
+    if words:
+        out.append((words, tags))
+    return out
+
+
+def bio_spans(tags: list[str]) -> list[tuple[int, int, str]]:
+    """(start, end, type) of the entities of BIO tags; a stray `I-X` (after O or another
+    type) starts an entity, as conlleval reads it."""
+    out: list[tuple[int, int, str]] = []
+    for i, t in enumerate(tags):
+        if t == "O" or "-" not in t:
+            continue
+        kind = t[2:]
+        if t.startswith("I-") and out and out[-1][1] == i and out[-1][2] == kind:
+            out[-1] = (out[-1][0], i + 1, kind)
+        else:
+            out.append((i, i + 1, kind))
     return out
 
 

@@ -22,31 +22,10 @@ import peer_io
 peer_io.one_thread()
 
 
-def read_conll(path: str) -> list[tuple[list[str], list[str]]]:
-    out, words, tags = [], [], []
-    with open(path, encoding="utf-8-sig") as f:
-        for line in f:
-            line = line.rstrip("\n").rstrip("\r")
-            if not line.replace("\ufeff", "").strip():
-                if words:
-                    out.append((words, tags))
-                words, tags = [], []
-                continue
-            cols = line.split("\t") if "\t" in line else line.split()
-            words.append(cols[0])
-            tags.append(cols[-1])
-    if words:
-        out.append((words, tags))
-    return out
-
-
 def valid_bio(tags: list[str]) -> list[str]:
-    out, prev = [], "O"
-    for t in tags:
-        if t.startswith("I-") and prev[2:] != t[2:]:
-            t = "B-" + t[2:]
-        out.append(t)
-        prev = t
+    out = ["O"] * len(tags)
+    for start, end, kind in peer_io.bio_spans(tags):
+        out[start:end] = ["B-" + kind] + ["I-" + kind] * (end - start - 1)
     return out
 
 
@@ -64,7 +43,7 @@ def main() -> None:
     nlp = spacy.blank("en")
     for split in ("train", "dev"):
         db = DocBin()
-        for words, tags in read_conll(getattr(args, split)):
+        for words, tags in peer_io.read_conll(getattr(args, split)):
             db.add(Doc(nlp.vocab, words=words, ents=valid_bio(tags)))
         db.to_disk(work / f"{split}.spacy")
     cfg = work / "config.cfg"
@@ -77,7 +56,7 @@ def main() -> None:
     )
 
     best = spacy.load(work / "model" / "model-best")
-    test = read_conll(args.test)
+    test = peer_io.read_conll(args.test)
     docs = [Doc(best.vocab, words=words) for words, _ in test]
     start = peer_io.cpu()
     tagged = list(best.pipe(docs))
