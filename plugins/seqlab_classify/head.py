@@ -14,11 +14,17 @@ the MLP (`join="features"`), or maps it to class scores with a linear layer of i
 added to the MLP's logits (`join="logits"`: the n-grams' weights stay linear, so each
 n-gram's share of a prediction is exact). Without an encoder beside the n-grams, the head is
 that linear layer alone: fastText.
+
+`join="convex"`: the bag has one column per class and is itself the n-gram logits, a logistic
+regression fitted before training (seqlab_classify.convex) and fixed, with its bias
+(`ngram_bias`: fixed too, unless there is no MLP, no encoder beside the n-grams, and so
+nothing else to train). The MLP's output layer starts at zero, so training starts from the
+regression's predictions and the pooled features learn only what they leave.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +34,9 @@ from seqlab import Batch, Head, StatefulEncoder
 from seqlab.nn.size import memory_problem
 from seqlab.settings import SettingError
 
-JOINS = ("features", "logits")  # where the n-gram bag joins: the pooled features, or the logits
+# where the n-gram bag joins: the pooled features, the logits (a linear layer of its own), or
+# the logits as a fitted, fixed logistic regression
+JOINS = ("features", "logits", "convex")
 MODES = ("mean", "sum", "l2")
 
 
@@ -86,6 +94,8 @@ class ClassifierHead(Head):
         self.label_smoothing, self.class_weights = label_smoothing, class_weights
         if join not in JOINS or ngram_mode not in MODES:
             raise ValueError(f"join must be one of {JOINS} and ngram_mode one of {MODES}")
+        if join == "convex" and ngram_dim != n_classes:
+            raise ValueError(f"join 'convex' needs an n-gram column per class, got {ngram_dim}")
         self.ngram_dim, self.join, self.ngram_mode = ngram_dim, join, ngram_mode
         # a buffer, not a parameter: it moves with the model to the GPU and is never trained
         weights = torch.tensor(class_weights or [1.0] * n_classes, dtype=torch.float)
@@ -98,12 +108,13 @@ class ClassifierHead(Head):
             raise SettingError("lin", f"{lin} {problem}")
         # n-grams alone (no encoder), or joined at the logits: a linear map of the bag
         self.ngram_out: nn.Module | None = (
-            nn.Linear(ngram_dim, n_classes) if ngram_dim and (join == "logits" or not self.own)
+            nn.Linear(ngram_dim, n_classes)
+            if ngram_dim and join != "convex" and (join == "logits" or not self.own)
             else None
-        )  # fmt: skip
+        )
         self.layers: nn.Module | None = (
             None
-            if not self.own and self.ngram_out is not None
+            if not self.own and ngram_dim
             else nn.Sequential(
                 BatchNorm(pooled),
                 nn.Dropout(drop),
@@ -114,6 +125,14 @@ class ClassifierHead(Head):
                 nn.Linear(lin, n_classes),
             )
         )
+        if join == "convex" and self.layers is not None:
+            last = cast(nn.Linear, self.layers[-1])  # a residual on the regression, from zero
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+            self.ngram_bias: Tensor
+            self.register_buffer("ngram_bias", torch.zeros(n_classes))
+        elif join == "convex":  # the n-grams alone: the bias is what trains
+            self.ngram_bias = nn.Parameter(torch.zeros(n_classes))
 
     def forward(self, hidden: Tensor, mask: Tensor | None = None) -> Tensor:
         """(n, L, h) -> class logits (n, n_classes)."""
@@ -121,6 +140,11 @@ class ClassifierHead(Head):
             assert self.layers is not None  # an encoder's features and nothing else
             return self.layers(concat_pool(hidden, mask))
         bag = self.bag(hidden[..., self.own :], mask)
+        if self.join == "convex":
+            logits = bag + self.ngram_bias
+            if self.layers is None:
+                return logits
+            return logits + self.layers(concat_pool(hidden[..., : self.own], mask))
         if self.layers is None:
             assert self.ngram_out is not None  # n-grams alone
             return self.ngram_out(bag)

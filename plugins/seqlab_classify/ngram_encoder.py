@@ -18,6 +18,10 @@ Each n-gram may carry a fixed weight, its inverse document frequency on the trai
 (`idf`, a buffer saved with the weights; `set_idf`): as in TF-IDF, an n-gram in every text
 ("e>", "th") then counts less in the bag than one that marks a few. The count column is then
 the sum of the squared weights, so the head can divide the bag by its L2 norm.
+
+`fitted`: the table is a linear model's weights, one column per class, fitted before training
+(seqlab_classify.convex, `--ngram-join convex`) and fixed: it never gets a gradient and is in
+no layer group, so neither the optimiser nor gradual unfreezing touches it.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class NgramEncoder(nn.Module):
         dim: int = 64,
         pad_idx: int = 1,
         drop: float = 0.0,
+        fitted: bool = False,
     ):
         super().__init__()
         if dim < 1:
@@ -53,8 +58,14 @@ class NgramEncoder(nn.Module):
         self.hasher = Hasher(spec)  # one per model: its word cache serves every predict call
         # row `buckets` is the padding row: zero, never trained
         self.bag = nn.EmbeddingBag(spec.buckets + 1, dim, mode="sum", padding_idx=spec.buckets)
-        nn.init.normal_(self.bag.weight, std=0.1)
+        self.fitted = fitted
+        if fitted:
+            self.bag.weight.requires_grad_(False)
         with torch.no_grad():
+            if fitted:  # filled by set_linear
+                self.bag.weight.zero_()
+            else:
+                self.bag.weight.normal_(std=0.1)
             self.bag.weight[spec.buckets].zero_()
         # fixed per-bucket weights (1: none); the padding row's is 0
         self.idf: Tensor
@@ -67,11 +78,13 @@ class NgramEncoder(nn.Module):
             "dim": dim,
             "pad_idx": pad_idx,
             "drop": drop,
+            "fitted": fitted,
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> NgramEncoder:
-        scalars: dict[str, Any] = {k: config[k] for k in ("dim", "pad_idx", "drop") if k in config}
+        names = ("dim", "pad_idx", "drop", "fitted")
+        scalars: dict[str, Any] = {k: config[k] for k in names if k in config}
         check_arguments(cls.__init__, scalars, "encoder")  # an edited JSON: types first
         if not isinstance(config.get("ngrams"), dict):
             raise ValueError("field 'encoder.ngrams' must be a JSON object")
@@ -109,6 +122,11 @@ class NgramEncoder(nn.Module):
         with torch.no_grad():
             self.idf.copy_(torch.log((1 + n) / (1 + df)) + 1)
             self.idf[self.spec.buckets] = 0.0
+
+    def set_linear(self, weight: Tensor) -> None:
+        """The fitted linear model's (buckets, dim) weights as the table (padding row: 0)."""
+        with torch.no_grad():
+            self.bag.weight[: self.spec.buckets].copy_(weight)
 
     def parts(self, x: Tensor) -> tuple[Tensor | None, Tensor, Tensor]:
         """(inner outputs or None, per-token weighted sums of n-gram vectors, per-token sums
@@ -150,5 +168,6 @@ class NgramEncoder(nn.Module):
     def layer_groups(self) -> list[list[nn.Parameter]]:
         groups = self.inner.layer_groups() if self.inner is not None else [[]]
         groups = [list(g) for g in groups]
-        groups[-1] += list(self.bag.parameters())
+        if not self.fitted:
+            groups[-1] += list(self.bag.parameters())
         return groups

@@ -12,11 +12,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
+import torch
+
 from seqlab import EncoderConfig, PaddedBatches, SeqModel, StatefulEncoder, Vocab
 from seqlab.settings import SettingError, setting
 from seqlab.tasks import transfer
 from seqlab.tasks.finetune import Built, FinetuneSettings, Scores, paths
 from seqlab.train.trainer import MAX_EPOCHS, resolve_device
+from seqlab_classify import convex
 from seqlab_classify.data import TOKENIZER, TaskData, build_vocab, encode, load_task
 from seqlab_classify.head import JOINS, MODES, ClassifierHead
 from seqlab_classify.metrics import confusion_png, report, scores
@@ -118,17 +121,27 @@ class ClassifySettings(FinetuneSettings):
     ngram_buckets: int = setting(
         1 << 18, "Hash buckets of the n-gram channel (rows of its table).", min=1, max=1 << 24
     )
-    ngram_dim: int = setting(64, "Size of an n-gram's vector.", min=1, max=4096)
+    ngram_dim: int = setting(
+        64, "Size of an n-gram's vector (--ngram-join convex: one per class).", min=1, max=4096
+    )
     ngram_drop: float = setting(
         0.1, "Each n-gram of a training text is left out with this probability.",
         min=0, max=1, max_open=True,
     )  # fmt: skip
     ngram_join: str = setting(
-        "features",
-        "Where the n-gram bag joins: the pooled encoder features (one MLP over both), or the "
-        "logits (a linear layer of its own).",
+        "convex",
+        "Where the n-gram bag joins: convex, a logistic regression over the bag fitted "
+        "first, to convergence (L-BFGS), then fixed, the rest of the model learning on top "
+        "of its logits; the pooled encoder features (features: one MLP over both); or the "
+        "logits (a linear layer of its own, trained with the rest).",
         choices=JOINS,
     )
+    ngram_c: float = setting(
+        100.0,
+        "--ngram-join convex: the regression's C, the inverse of its L2 penalty "
+        "(scikit-learn's LogisticRegression(C)).",
+        min=1e-6, max=1e6,
+    )  # fmt: skip
     ngram_mode: str = setting(
         "l2",
         "The bag of a text's n-gram vectors: their mean (fastText's), sum, or sum over the L2 "
@@ -209,6 +222,8 @@ class Classification:
         }
         if s.ngrams and s.ngram_idf:
             cast(NgramEncoder, model.encoder).set_idf(seqs["train"])
+        if s.ngrams and s.ngram_join == "convex":
+            fit_ngrams(model, seqs["train"], task.label_ids("train"), s.ngram_c)
         batching: dict[str, Any] = {
             "bs": s.bs,
             "max_tokens": s.max_tokens,
@@ -367,8 +382,12 @@ def build_model(
             if s.word_view
             else None
         )
+    convex = s.ngrams and s.ngram_join == "convex"  # an n-gram column per class
+    ngram_dim = len(task.classes) if convex else s.ngram_dim if s.ngrams else 0
     if s.ngrams:
-        encoder = NgramEncoder(encoder, s.ngram_spec(), s.ngram_dim, vocab.pad_idx, s.ngram_drop)
+        encoder = NgramEncoder(
+            encoder, s.ngram_spec(), ngram_dim, vocab.pad_idx, s.ngram_drop, fitted=convex
+        )
     head = ClassifierHead(
         encoder,
         len(task.classes),
@@ -378,11 +397,23 @@ def build_model(
         class_weights=balanced_weights(task.label_ids("train"), len(task.classes))
         if s.balance
         else None,
-        ngram_dim=s.ngram_dim if s.ngrams else 0,
+        ngram_dim=ngram_dim,
         join=s.ngram_join,
         ngram_mode=s.ngram_mode,
     )
     return SeqModel(encoder, head), vocab, note
+
+
+def fit_ngrams(model: SeqModel, train: list, labels: list[int], c: float) -> None:
+    """--ngram-join convex: the logistic regression over the training texts' n-gram bags, as
+    the n-gram table and the head's n-gram bias (seqlab_classify.convex)."""
+    encoder, head = cast(NgramEncoder, model.encoder), cast(ClassifierHead, model.head)
+    x = convex.features(train, encoder.idf, encoder.pad_idx, encoder.spec.buckets, head.ngram_mode)
+    weights = head.weight if head.class_weights is not None else None
+    weight, bias = convex.fit(x, labels, head.n_classes, c, weights)
+    encoder.set_linear(weight)
+    with torch.no_grad():
+        head.ngram_bias.copy_(bias)
 
 
 def balanced_weights(labels: list[int], n_classes: int) -> list[float]:

@@ -50,16 +50,23 @@ def default_run(data, tmp_path_factory):
 def linear_run(data, tmp_path_factory):
     """The n-grams alone (fastText), trained long enough to learn the sentiment words."""
     out = tmp_path_factory.mktemp("clf") / "linear"
-    return train(data, out, "--no-word-view", "--epochs", "6", "--lr", "0.1", "--no-ngram-idf",
-                 "--ngram-mode", "mean")  # fmt: skip
+    return train(data, out, "--no-word-view", "--ngram-join", "logits", "--epochs", "6", "--lr",
+                 "0.1", "--no-ngram-idf", "--ngram-mode", "mean")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def idf_run(data, tmp_path_factory):
     """The same with TF-IDF's weights and norm on the bag."""
     out = tmp_path_factory.mktemp("clf") / "idf"
-    return train(data, out, "--no-word-view", "--epochs", "6", "--lr", "0.1", "--ngram-idf",
-                 "--ngram-mode", "l2")  # fmt: skip
+    return train(data, out, "--no-word-view", "--ngram-join", "logits", "--epochs", "6", "--lr",
+                 "0.1", "--ngram-idf", "--ngram-mode", "l2")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def convex_run(data, tmp_path_factory):
+    """The n-grams alone as the fitted regression (only its bias trains)."""
+    out = tmp_path_factory.mktemp("clf") / "convex"
+    return train(data, out, "--no-word-view", "--ngram-join", "convex", "--epochs", "2")
 
 
 def test_no_encoder_trains_the_word_view_with_ngrams(default_run):
@@ -67,9 +74,24 @@ def test_no_encoder_trains_the_word_view_with_ngrams(default_run):
     assert meta["encoder_kind"] == "classify-ngrams"
     assert meta["encoder"]["inner_kind"] == "classify-words"
     assert meta["encoder"]["ngrams"]["buckets"] == 4096
-    assert meta["head"]["config"]["ngram_dim"] == 8
+    assert meta["head"]["config"]["join"] == "convex"
+    assert meta["head"]["config"]["ngram_dim"] == 2  # the regression's: a column per class
     scores = json.loads((default_run / "scores.json").read_text())
     assert scores["split"] == "test" and scores["n"] == 16
+
+
+def test_convex_fits_the_ngram_table_once_and_training_leaves_it(data, tmp_path):
+    """--ngram-join convex: the table is the regression's (a column per class), the same
+    whatever training follows; the word view on top does train."""
+    runs = [train(data, tmp_path / f"e{n}", "--ngram-join", "convex", "--epochs", str(n))
+            for n in (1, 3)]  # fmt: skip
+    (m1, _, meta), (m3, _, _) = (load_model(r / "last") for r in runs)
+    assert meta["encoder"]["fitted"] and meta["head"]["config"]["join"] == "convex"
+    assert m1.encoder.bag.weight.shape == (4096 + 1, 2)
+    assert m1.encoder.bag.weight.abs().sum() > 0
+    torch.testing.assert_close(m3.encoder.bag.weight, m1.encoder.bag.weight, rtol=0, atol=0)
+    assert not torch.equal(m3.head.layers[-1].weight, m1.head.layers[-1].weight)
+    assert m1.head.layers[-1].weight.abs().sum() > 0  # it moved from its zero start
 
 
 def test_predict_in_another_process_gives_the_checkpoints_probabilities(default_run, data):
@@ -108,7 +130,7 @@ def test_predict_does_not_import_scikit_learn(default_run):
     assert out.stdout.splitlines()[0].split("\t")[0] in ("pos", "neg")  # it did predict
 
 
-@pytest.mark.parametrize("run", ["linear_run", "idf_run"])
+@pytest.mark.parametrize("run", ["linear_run", "idf_run", "convex_run"])
 def test_explain_weights_add_up_to_the_logit(run, request):
     """n-grams alone: the logit is linear in them, so their weights and the bias are it."""
     model, vocab, meta = load_model(request.getfixturevalue(run) / "best")
@@ -120,7 +142,8 @@ def test_explain_weights_add_up_to_the_logit(run, request):
     x = torch.from_numpy(encode([text], vocab, False, "word", model.encoder.hasher)[0])
     with torch.no_grad():
         logit = float(model(x[None].long())[0, pos])
-        bias = float(model.head.ngram_out.bias[pos])
+        head = model.head
+        bias = float((head.ngram_out.bias if head.ngram_out else head.ngram_bias)[pos])
     # weights are rounded to 4 decimals each
     assert abs(sum(e["weight"] for e in everything) + bias - logit) < 1e-4 * len(everything) + 1e-5
     top = top_ngrams(model, vocab, text, "word", False, label=pos)
