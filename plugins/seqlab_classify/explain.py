@@ -2,9 +2,10 @@
 
 Each n-gram entry's weight is its vector times the gradient of the predicted class's logit
 with respect to the bag it went into (gradient x input). With `--ngram-join convex` or
-`logits`, or the n-grams alone, the logit is linear in the n-gram vectors, so the weights are exact: they add
-up, with the encoder's part and the bias, to the logit. Joined at the features, the MLP's
-ReLU makes them a first-order estimate. An n-gram seen twice in a text counts twice.
+`logits`, or the n-grams alone, the logit is linear in the n-gram vectors, so the weights
+are exact: they add up, with the encoder's part and the bias, to the logit. Joined at the
+features, the MLP's ReLU makes them a first-order estimate. An n-gram seen twice in a text
+counts twice.
 """
 
 from __future__ import annotations

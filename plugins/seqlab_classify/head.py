@@ -94,7 +94,7 @@ class ClassifierHead(Head):
         self.label_smoothing, self.class_weights = label_smoothing, class_weights
         if join not in JOINS or ngram_mode not in MODES:
             raise ValueError(f"join must be one of {JOINS} and ngram_mode one of {MODES}")
-        if join == "convex" and ngram_dim != n_classes:
+        if join == "convex" and ngram_dim and ngram_dim != n_classes:
             raise ValueError(f"join 'convex' needs an n-gram column per class, got {ngram_dim}")
         self.ngram_dim, self.join, self.ngram_mode = ngram_dim, join, ngram_mode
         # a buffer, not a parameter: it moves with the model to the GPU and is never trained
