@@ -382,11 +382,11 @@ def build_model(
             if s.word_view
             else None
         )
-    convex = s.ngrams and s.ngram_join == "convex"  # an n-gram column per class
-    ngram_dim = len(task.classes) if convex else s.ngram_dim if s.ngrams else 0
+    fitted = s.ngrams and s.ngram_join == "convex"  # an n-gram column per class
+    ngram_dim = len(task.classes) if fitted else s.ngram_dim if s.ngrams else 0
     if s.ngrams:
         encoder = NgramEncoder(
-            encoder, s.ngram_spec(), ngram_dim, vocab.pad_idx, s.ngram_drop, fitted=convex
+            encoder, s.ngram_spec(), ngram_dim, vocab.pad_idx, s.ngram_drop, fitted=fitted
         )
     head = ClassifierHead(
         encoder,
