@@ -49,6 +49,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from common.gum import peer_io, read_tag_lines
 from common.peers import Peers
 from common.proc import THREADS, RowError, git_head, run, say, seqlab_cmd
 
@@ -77,21 +78,8 @@ NAMES = {
 
 
 def blocks(path: Path) -> list[list[tuple[str, str]]]:
-    """(word, tag) sentences of a CoNLL file (a TAB-only or BOM-only line is blank, as in
-    WNUT17)."""
-    out, cur = [], []
-    for line in path.read_text(encoding="utf-8-sig").split("\n"):
-        line = line.rstrip("\r")
-        if not line.replace("\ufeff", "").strip():
-            if cur:
-                out.append(cur)
-            cur = []
-            continue
-        cols = line.split("\t") if "\t" in line else line.split()
-        cur.append((cols[0], cols[-1]))
-    if cur:
-        out.append(cur)
-    return out
+    """(word, tag) sentences of a CoNLL file, as every peer script reads it (peer_io)."""
+    return [list(zip(ws, ts, strict=True)) for ws, ts in peer_io.read_conll(str(path))]
 
 
 def write_conll(path: Path, sentences) -> Path:
@@ -201,7 +189,7 @@ def spacy(files: dict[str, Path], work: Path, peers: Peers, quick: bool) -> dict
     args = ["--train", files["train"], "--dev", files["dev"], "--test", files["test"]]
     args += ["--work", work / "spacy", "--pred", pred] + (["--quick"] if quick else [])
     got, _ = peers.script("spacy_ner.py", args, peers.logs / f"{work.name}.spacy.log")
-    tags = [b.split("\n") for b in pred.read_text().strip("\n").split("\n\n")]
+    tags = read_tag_lines(pred)
     return {"pred": tags, "train_cpu_s": got["train_cpu_s"],
             "wps": got["predict_words"] / max(got["predict_cpu_s"], 1e-9)}  # fmt: skip
 
@@ -220,7 +208,7 @@ def flair(files: dict[str, Path], work: Path, peers: Peers, args, row: str) -> d
                            "--char-emb 32 --char-lm-budget 3000, or give --flair-lms")  # fmt: skip
         cmd += ["--embeddings", "flair", "--lm-fwd", lms[0], "--lm-bwd", lms[1]]
     got, _ = peers.script("flair_tag.py", cmd, peers.logs / f"{work.name}.{row}.log")
-    tags = [b.split("\n") for b in pred.read_text().strip("\n").split("\n\n")]
+    tags = read_tag_lines(pred)
     return {"pred": tags, "train_cpu_s": got["train_cpu_s"],
             "wps": got["predict_words"] / max(got["predict_cpu_s"], 1e-9)}  # fmt: skip
 
