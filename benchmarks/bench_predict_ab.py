@@ -8,7 +8,8 @@ commit before it with `git worktree add /tmp/before REV`, then
 Each checkout's code is imported first (PYTHONPATH = its root and its plugins/), the same run
 directory and input for both. Items per CPU s count INPUT's lines (its words for a tagger's
 CoNLL input: pass --words N); with --minus FIRST (a one-sentence input), its time is taken off
-each figure, so start-up is not counted.
+each figure, so start-up is not counted. With --before-run RUN_A, A predicts with RUN_A
+instead of RUN: two models side by side (give `.` as the checkout for the same code).
 """
 
 from __future__ import annotations
@@ -42,14 +43,15 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--minus", type=Path, help="a one-item input whose time is taken off")
     ap.add_argument("--words", type=int, help="items in INPUT [default: its lines]")
+    ap.add_argument("--before-run", type=Path, help="A's run directory [default: RUN]")
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)  # after it: `seqlab predict` options
     args, options = ap.parse_args(argv[:cut]), argv[cut + 1 :]
     n = args.words or sum(1 for _ in args.input.open(encoding="utf-8"))
     rates: dict[str, list[float]] = {"A (before)": [], "B (this)": []}
-    run = str(args.run.resolve())
+    runs = [str((args.before_run or args.run).resolve()), str(args.run.resolve())]
     for _ in range(args.reps):
-        for name, root in zip(rates, (args.before.resolve(), HERE), strict=True):
+        for name, root, run in zip(rates, (args.before.resolve(), HERE), runs, strict=True):
             cpu = cpu_s(root, [run, str(args.input.resolve()), *options])
             if args.minus:
                 cpu -= cpu_s(root, [run, str(args.minus.resolve()), *options])
