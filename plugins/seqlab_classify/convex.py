@@ -17,22 +17,22 @@ fitted model's n-gram logits equal `features(...) @ weight + bias`.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from seqlab_classify.ngram_encoder import NgramEncoder
+
 MAX_ITER = 300  # L-BFGS iterations; GUM genre folds converge in 55-90
 
 
-def features(seqs: list, idf: Tensor, pad_idx: int, buckets: int, mode: str) -> Tensor:
-    """(n texts, buckets) sparse bag of each text's n-grams, weighted and normed as the head's
-    bag: the (tokens, 1 + K) rows of `seqs` hold bucket + pad_idx + 1 (<= pad_idx: none)."""
+def features(seqs: list, encoder: NgramEncoder, mode: str) -> Tensor:
+    """(n texts, buckets) sparse bag of each text's n-grams (`seqs`: (tokens, 1 + K) rows),
+    weighted by the encoder's idf and normed as the head's bag (`mode`)."""
     rows, cols, vals = [], [], []
     for i, seq in enumerate(seqs):
-        g = torch.as_tensor(np.asarray(seq)[:, 1:].astype("int64")).flatten() - (pad_idx + 1)
-        g = g[g >= 0]
-        w = idf[g]
+        g = encoder.text_buckets(seq)
+        w = encoder.idf[g]
         count = (w**2).sum().clamp(min=1e-6)  # the head's count column: the squared weights
         if mode == "l2":
             w = w / count.sqrt()
@@ -42,7 +42,7 @@ def features(seqs: list, idf: Tensor, pad_idx: int, buckets: int, mode: str) -> 
         cols.append(g)
         vals.append(w)
     index = torch.stack([torch.cat(rows), torch.cat(cols)])
-    size = (len(seqs), buckets)
+    size = (len(seqs), encoder.spec.buckets)
     bag = torch.sparse_coo_tensor(index, torch.cat(vals), size, check_invariants=True)
     return bag.coalesce()  # an n-gram twice in a text: its weights added
 

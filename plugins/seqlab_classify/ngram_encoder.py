@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -110,14 +111,18 @@ class NgramEncoder(nn.Module):
             none = none | (torch.rand(g.shape, device=g.device) < self.drop)
         return g.masked_fill(none, self.spec.buckets)
 
+    def text_buckets(self, rows: Any) -> Tensor:
+        """The bucket of every n-gram of one text's (tokens, 1 + K) rows, in order."""
+        g = torch.as_tensor(np.asarray(rows)[:, 1:].astype("int64")).flatten() - (self.pad_idx + 1)
+        return g[g >= 0]
+
     def set_idf(self, seqs: list) -> None:
         """Each bucket's weight: scikit-learn's smooth idf, ln((1 + n) / (1 + df)) + 1, over
         the (tokens, 1 + K) rows of the training texts `seqs` (a bucket no text has: the
         largest, as for an n-gram seen once)."""
         df = torch.zeros(self.spec.buckets + 1)
         for rows in seqs:
-            g = torch.as_tensor(rows[:, 1:].astype("int64")).flatten() - (self.pad_idx + 1)
-            df[torch.unique(g[g >= 0])] += 1
+            df[torch.unique(self.text_buckets(rows))] += 1
         n = len(seqs)
         with torch.no_grad():
             self.idf.copy_(torch.log((1 + n) / (1 + df)) + 1)

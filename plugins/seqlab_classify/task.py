@@ -408,7 +408,7 @@ def fit_ngrams(model: SeqModel, train: list, labels: list[int], c: float) -> Non
     """--ngram-join convex: the logistic regression over the training texts' n-gram bags, as
     the n-gram table and the head's n-gram bias (seqlab_classify.convex)."""
     encoder, head = cast(NgramEncoder, model.encoder), cast(ClassifierHead, model.head)
-    x = convex.features(train, encoder.idf, encoder.pad_idx, encoder.spec.buckets, head.ngram_mode)
+    x = convex.features(train, encoder, head.ngram_mode)
     weights = head.weight if head.class_weights is not None else None
     weight, bias = convex.fit(x, labels, head.n_classes, c, weights)
     encoder.set_linear(weight)

@@ -53,7 +53,7 @@ def test_the_fit_is_scikit_learns_and_the_model_predicts_with_it(mode):
     m, seqs = model(mode, word_view=False)
     fit_ngrams(m, seqs, LABELS, c=10.0)
     enc = m.encoder
-    x = convex.features(seqs, enc.idf, 1, 97, mode)
+    x = convex.features(seqs, enc, mode)
     want = LogisticRegression(C=10.0, tol=1e-10, max_iter=10_000).fit(x.to_dense().numpy(), LABELS)
     got = logits(m, seqs)
     np.testing.assert_allclose(
@@ -66,7 +66,7 @@ def test_the_fit_is_scikit_learns_and_the_model_predicts_with_it(mode):
 
 def test_a_stronger_penalty_gives_smaller_weights():
     m, seqs = model("l2", word_view=False)
-    x = convex.features(seqs, m.encoder.idf, 1, 97, "l2")
+    x = convex.features(seqs, m.encoder, "l2")
     small, _ = convex.fit(x, LABELS, 3, c=0.1)
     large, _ = convex.fit(x, LABELS, 3, c=100.0)
     assert small.norm() < large.norm() / 5
@@ -76,7 +76,7 @@ def test_training_never_moves_the_fitted_table_and_the_residual_starts_at_zero()
     m, seqs = model("l2", word_view=True)
     fit_ngrams(m, seqs, LABELS, c=10.0)
     fitted = m.encoder.bag.weight.clone()
-    x = convex.features(seqs, m.encoder.idf, 1, 97, "l2")
+    x = convex.features(seqs, m.encoder, "l2")
     # the MLP's output layer starts at zero: the first predictions are the regression's
     torch.testing.assert_close(logits(m, seqs), x @ fitted[:97] + m.head.ngram_bias,
                                atol=1e-5, rtol=1e-5)  # fmt: skip
