@@ -9,6 +9,8 @@ Rows:
   mft       each word's most frequent training tag (an unseen word: O), fixed to valid BIO
   spacy     spaCy 3 `ner` from scratch, `spacy init config -p ner --optimize efficiency`,
             `spacy train` (peers/spacy_ner.py), in the peers' virtual environment
+  spacy-accuracy  the same with `--optimize accuracy` (tok2vec width 256, depth 8), without
+            the static vectors that preset asks for (en_core_web_lg cannot be downloaded)
   flair-char  flair SequenceTagger (BiLSTM-CRF, CharacterEmbeddings + one-hot words,
             peers/flair_tag.py --task ner), flair's ModelTrainer, --flair-epochs epochs
   flair-lm  the same tagger on FlairEmbeddings fwd+bwd: flair's own character LMs, trained by
@@ -60,7 +62,7 @@ CORPORA = {  # name: (folder, training sentences (None: all), dev sentences (Non
     "wikiann-en": ("wikiann-en", None, 2000),
     "wikiann-en-5k": ("wikiann-en", 5000, 2000),
 }
-ROWS = ("mft", "spacy", "flair-char", "flair-lm", "seqlab", "seqlab-english")
+ROWS = ("mft", "spacy", "spacy-accuracy", "flair-char", "flair-lm", "seqlab", "seqlab-english")
 SEQLAB_ARGS = {
     "seqlab": [],
     "seqlab-english": ["--encoder", "english", "--backward-encoder", "english"],
@@ -68,6 +70,8 @@ SEQLAB_ARGS = {
 NAMES = {
     "mft": "most frequent tag per word",
     "spacy": "spaCy 3 `ner`, `init config -p ner --optimize efficiency`, `spacy train`",
+    "spacy-accuracy": "spaCy 3 `ner`, `--optimize accuracy` (no static vectors: none can be "
+    "downloaded here), `spacy train`",
     "flair-char": "flair BiLSTM-CRF, CharacterEmbeddings + one-hot words",
     "flair-lm": "flair BiLSTM-CRF, FlairEmbeddings fwd+bwd (flair's own char LMs, the pair's "
     "size) + one-hot words",
@@ -183,12 +187,14 @@ def seqlab(files: dict[str, Path], work: Path, logs: Path, row: str = "seqlab") 
     return {"pred": pred, "train_cpu_s": train_cpu, "wps": words / delta if delta > 0.05 else None}
 
 
-def spacy(files: dict[str, Path], work: Path, peers: Peers, quick: bool) -> dict:
+def spacy(files: dict[str, Path], work: Path, peers: Peers, quick: bool, row: str) -> dict:
     peers.need("spacy")
-    pred = work / "spacy-pred.txt"
+    pred = work / f"{row}-pred.txt"
+    optimize = "accuracy" if row == "spacy-accuracy" else "efficiency"
     args = ["--train", files["train"], "--dev", files["dev"], "--test", files["test"]]
-    args += ["--work", work / "spacy", "--pred", pred] + (["--quick"] if quick else [])
-    got, _ = peers.script("spacy_ner.py", args, peers.logs / f"{work.name}.spacy.log")
+    args += ["--work", work / row, "--pred", pred, "--optimize", optimize]
+    args += ["--quick"] if quick else []
+    got, _ = peers.script("spacy_ner.py", args, peers.logs / f"{work.name}.{row}.log")
     tags = read_tag_lines(pred)
     return {"pred": tags, "train_cpu_s": got["train_cpu_s"],
             "wps": got["predict_words"] / max(got["predict_cpu_s"], 1e-9)}  # fmt: skip
@@ -280,8 +286,8 @@ def main() -> None:
             try:
                 if row == "mft":
                     got = mft(files, work)
-                elif row == "spacy":
-                    got = spacy(files, work, peers, args.quick)
+                elif row.startswith("spacy"):
+                    got = spacy(files, work, peers, args.quick, row)
                 elif row.startswith("flair"):
                     got = flair(files, work, peers, args, row)
                 else:

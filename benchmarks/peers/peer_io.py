@@ -130,10 +130,10 @@ def spacy(*args: str) -> None:
         sys.exit(f"spacy {args[0]} failed (exit {done.returncode})")
 
 
-def spacy_train(cfg, train, dev, out, seed: int, quick: bool) -> float:
-    """`spacy train CFG` on the .spacy files TRAIN and DEV into OUT (model-best inside);
-    the CPU seconds it took (its own process)."""
-    overrides = [
+def spacy_train(cfg, train, dev, out, seed: int, quick: bool, extra=()) -> float:
+    """`spacy train CFG` on the .spacy files TRAIN and DEV into OUT (model-best inside), with
+    the config overrides EXTRA; the CPU seconds it took (its own process)."""
+    overrides = [*extra,
         "--paths.train", str(train), "--paths.dev", str(dev),
         "--system.seed", str(seed), "--training.seed", str(seed),
     ]  # fmt: skip
