@@ -7,11 +7,13 @@ Runs in the peers' virtual environment (never seqlab's). The steps, as a spaCy u
       --paths.dev dev.spacy --system.seed SEED --training.seed SEED
 
 The .spacy files are built here from the bench's CoNLL files (word TAB BIO tag): a Doc of the
-bench's words with its entities. `--optimize accuracy` asks for en_core_web_lg's static vectors,
-which cannot be downloaded here, so its config is trained without them (`paths.vectors` null,
-`include_static_vectors` false): the preset's larger tok2vec, from scratch (`Doc(words=..., ents=tags)`, a stray `O I-X` read as `B-X`,
+bench's words with its entities (`Doc(words=..., ents=tags)`, a stray `O I-X` read as `B-X`,
 as conlleval reads it). The dev file picks `model-best` (spaCy's ents F on it). The test words
 (the bench's tokens, not spaCy's tokenizer) then go through `model-best`.
+
+`--optimize accuracy` asks for en_core_web_lg's static vectors, which cannot be downloaded
+here, so its config is trained without them (`paths.vectors` null, `include_static_vectors`
+false): the preset's larger tok2vec, from scratch.
 
 Printed last: RESULT {"train_cpu_s", "predict_cpu_s", "predict_words"}; the predicted test
 tags go to --pred (one per line, a blank line after each sentence).
@@ -55,10 +57,9 @@ def main() -> None:
     )  # fmt: skip
     no_vectors = ["--paths.vectors", "null",
                   "--components.tok2vec.model.embed.include_static_vectors", "false"]  # fmt: skip
-    train_cpu = peer_io.spacy_train(
-        cfg, work / "train.spacy", work / "dev.spacy", work / "model", args.seed, args.quick,
-        no_vectors if args.optimize == "accuracy" else [],
-    )
+    extra = no_vectors if args.optimize == "accuracy" else []
+    train, dev = work / "train.spacy", work / "dev.spacy"
+    train_cpu = peer_io.spacy_train(cfg, train, dev, work / "model", args.seed, args.quick, extra)
 
     best = spacy.load(work / "model" / "model-best")
     test = peer_io.read_conll(args.test)
