@@ -28,16 +28,19 @@ MAX_ITER = 300  # L-BFGS iterations; GUM genre folds converge in 55-90
 
 def features(seqs: list, encoder: NgramEncoder, mode: str) -> Tensor:
     """(n texts, buckets) sparse bag of each text's n-grams (`seqs`: (tokens, 1 + K) rows),
-    weighted by the encoder's idf and normed as the head's bag (`mode`)."""
+    weighted by the encoder's idf and normed as the head's bag (`mode`, each block alone)."""
     rows, cols, vals = [], [], []
     for i, seq in enumerate(seqs):
         g = encoder.text_buckets(seq)
         w = encoder.idf[g]
-        count = (w**2).sum().clamp(min=1e-6)  # the head's count column: the squared weights
+        block = encoder.block_of(g)
+        # the head's count columns: the squared weights, per block
+        count = torch.zeros(encoder.blocks).index_add_(0, block, w**2).clamp(min=1e-6)[block]
         if mode == "l2":
             w = w / count.sqrt()
         elif mode == "mean":
             w = w / count.clamp(min=1)
+        w = w / encoder.blocks**0.5
         rows.append(torch.full_like(g, i))
         cols.append(g)
         vals.append(w)

@@ -18,10 +18,10 @@ import torch
 from seqlab import SeqModel, Vocab
 from seqlab_classify.data import encode, tokens
 from seqlab_classify.ngram_encoder import NgramEncoder
-from seqlab_classify.ngrams import CHAR, grams_at, word_spans
+from seqlab_classify.ngrams import CHAR, SHAPE, grams_at, word_spans
 
 TOP = 5  # n-grams listed per prediction
-KINDS = {CHAR: "char"}  # how an n-gram's kind is named in the output ("word" otherwise)
+KINDS = {CHAR: "char", SHAPE: "shape"}  # an n-gram's kind in the output ("word" otherwise)
 
 
 def top_ngrams(
@@ -34,7 +34,7 @@ def top_ngrams(
     top: int = TOP,
 ) -> list[dict]:
     """The `top` n-grams of `text` with the largest weight toward class `label` (default: the
-    predicted one): [{"ngram", "kind" ("word" or "char"), "weight"}], largest first."""
+    predicted one): [{"ngram", "kind" ("word", "shape" or "char"), "weight"}], largest first."""
     encoder = model.encoder
     if not isinstance(encoder, NgramEncoder):
         raise ValueError(
@@ -55,7 +55,9 @@ def top_ngrams(
     ids = encoder.bucket_ids(x)[0]  # (L, K)
     with torch.no_grad():
         vectors = encoder.bag.weight[ids] * encoder.idf[ids][..., None]  # as the bag weighs them
-        weights = (vectors * sums.grad[0][:, None, :]).sum(-1).numpy()
+        grad = sums.grad[0].view(len(ids), encoder.blocks, encoder.dim)  # each block's bag
+        at_entry = grad[torch.arange(len(ids))[:, None], encoder.block_of(ids)]  # (L, K, dim)
+        weights = (vectors * at_entry).sum(-1).numpy()
     n = len(row)
     at = grams_at(word_spans(text, level, tokens(text, level)), n, encoder.spec)
     total: dict[tuple[str, str], float] = defaultdict(float)
@@ -73,7 +75,9 @@ def top_ngrams(
 def format_line(explained: list[dict]) -> str:
     """`  because: "the" 0.41, <th (char) 0.12` for the plain-text output."""
     parts = [
-        f'"{e["ngram"]}"' + (" (char)" if e["kind"] == "char" else "") + f" {e['weight']:+.3g}"
+        f'"{e["ngram"]}"'
+        + ("" if e["kind"] == "word" else f" ({e['kind']})")
+        + f" {e['weight']:+.3g}"
         for e in explained
     ]
     return "  because: " + ", ".join(parts)

@@ -101,7 +101,8 @@ class ClassifierHead(Head):
         weights = torch.tensor(class_weights or [1.0] * n_classes, dtype=torch.float)
         self.weight: Tensor
         self.register_buffer("weight", weights, persistent=False)
-        self.own = encoder.out_size - (ngram_dim + 1 if ngram_dim else 0)
+        self.blocks = getattr(encoder, "blocks", 1)  # kinds of n-gram, each normed alone
+        self.own = encoder.out_size - ((ngram_dim + 1) * self.blocks if ngram_dim else 0)
         pooled = 3 * self.own + (ngram_dim if join == "features" else 0)
         problem = memory_problem(lin * (pooled + n_classes + 6))  # before allocating
         if problem:
@@ -154,16 +155,22 @@ class ClassifierHead(Head):
         return self.layers(pooled) + self.ngram_out(bag)
 
     def bag(self, grams: Tensor, mask: Tensor | None) -> Tensor:
-        """(n, L, dim + 1) per-token n-gram sums and counts (sums of squared weights) ->
-        (n, dim), padding left out: divided by the count (mean), by its square root (l2: the
-        bag of a unit-length weight vector, TF-IDF's norm), or not (sum)."""
+        """(n, L, B * (dim + 1)) per-token n-gram sums and counts (sums of squared weights) of
+        B blocks -> (n, dim), padding left out: each block's divided by its count (mean), by
+        its square root (l2: the bag of a unit-length weight vector, TF-IDF's norm), or not
+        (sum); then the blocks' added, over the square root of B (l2: a unit-length whole,
+        as from one TfidfVectorizer per kind, stacked)."""
         if mask is not None:
             grams = grams * mask[:, :, None]
         total = grams.sum(dim=1)
-        sums, counts = total[:, :-1], total[:, -1:].clamp(min=1e-6)
+        b = self.blocks
+        sums = total[:, :-b].view(len(total), b, -1)
+        counts = total[:, -b:, None].clamp(min=1e-6)
         if self.ngram_mode == "mean":
-            return sums / counts.clamp(min=1)
-        return sums / counts.sqrt() if self.ngram_mode == "l2" else sums
+            sums = sums / counts.clamp(min=1)
+        elif self.ngram_mode == "l2":
+            sums = sums / counts.sqrt()
+        return sums.sum(1) / b**0.5
 
     def loss(self, out: Tensor, batch: Batch) -> Tensor:
         weight = self.weight if self.class_weights is not None else None

@@ -19,6 +19,9 @@ Each n-gram may carry a fixed weight, its inverse document frequency on the trai
 ("e>", "th") then counts less in the bag than one that marks a few. The count column is then
 the sum of the squared weights, so the head can divide the bag by its L2 norm.
 
+With the spec's `blocks` (seqlab_classify.ngrams), the sums and counts come per kind of
+n-gram, `blocks` of each per token: [inner | sums of block 1..B | counts of block 1..B].
+
 `fitted`: the table is a linear model's weights, one column per class, fitted before training
 (seqlab_classify.convex, `--ngram-join convex`) and fixed: it never gets a gradient and is in
 no layer group, so neither the optimiser nor gradual unfreezing touches it.
@@ -56,6 +59,7 @@ class NgramEncoder(nn.Module):
             raise ValueError(f"the n-gram dropout must be in [0, 1), got {drop}")
         self.inner = inner
         self.spec, self.dim, self.pad_idx, self.drop = spec, dim, pad_idx, drop
+        self.blocks = spec.n_blocks
         self.hasher = Hasher(spec)  # one per model: its word cache serves every predict call
         # row `buckets` is the padding row: zero, never trained
         self.bag = nn.EmbeddingBag(spec.buckets + 1, dim, mode="sum", padding_idx=spec.buckets)
@@ -100,7 +104,7 @@ class NgramEncoder(nn.Module):
 
     @property
     def out_size(self) -> int:
-        return self.inner_size + self.dim + 1
+        return self.inner_size + self.blocks * (self.dim + 1)
 
     def bucket_ids(self, x: Tensor) -> Tensor:
         """(n, L, K) bucket of each n-gram entry; `spec.buckets` (the padding row) for none,
@@ -110,6 +114,11 @@ class NgramEncoder(nn.Module):
         if self.training and self.drop > 0:
             none = none | (torch.rand(g.shape, device=g.device) < self.drop)
         return g.masked_fill(none, self.spec.buckets)
+
+    def block_of(self, buckets: Tensor) -> Tensor:
+        """The block (kind) of each bucket; the padding row's: the last."""
+        size = self.spec.buckets // self.blocks
+        return (buckets // size).clamp(max=self.blocks - 1)
 
     def text_buckets(self, rows: Any) -> Tensor:
         """The bucket of every n-gram of one text's (tokens, 1 + K) rows, in order."""
@@ -134,19 +143,24 @@ class NgramEncoder(nn.Module):
             self.bag.weight[: self.spec.buckets].copy_(weight)
 
     def parts(self, x: Tensor) -> tuple[Tensor | None, Tensor, Tensor]:
-        """(inner outputs or None, per-token weighted sums of n-gram vectors, per-token sums
-        of the squared weights: the counts, without idf)."""
+        """(inner outputs or None, per-token weighted sums of n-gram vectors (n, L, B * dim),
+        per-token sums of the squared weights (n, L, B): the counts, without idf)."""
         ids = self.bucket_ids(x)
         n, length, _ = ids.shape
         real = ids != self.spec.buckets
-        # only the real entries go to the bag (a row is mostly padding): one bag per token
+        # only the real entries go to the bag (a row is mostly padding): one bag per token and
+        # block; a token's n-grams come in block order (ngrams.Hasher), so each bag is a run
         flat = ids[real]
-        per_token = real.sum(-1).flatten()
-        offsets = torch.zeros_like(per_token)
-        offsets[1:] = per_token.cumsum(0)[:-1]
-        sums = self.bag(flat, offsets, per_sample_weights=self.idf[flat])
-        sums = sums.view(n, length, self.dim)
-        counts = (self.idf[ids] ** 2).sum(-1, keepdim=True)
+        token = torch.nonzero(real)[:, :2]
+        bag_of = (token[:, 0] * length + token[:, 1]) * self.blocks + self.block_of(flat)
+        per_bag = torch.bincount(bag_of, minlength=n * length * self.blocks)
+        offsets = torch.zeros_like(per_bag)
+        offsets[1:] = per_bag.cumsum(0)[:-1]
+        w = self.idf[flat]
+        sums = self.bag(flat, offsets, per_sample_weights=w)
+        sums = sums.view(n, length, self.blocks * self.dim)
+        counts = torch.zeros(n * length * self.blocks, device=x.device).index_add_(0, bag_of, w**2)
+        counts = counts.view(n, length, self.blocks)
         inner = self.inner(x[..., 0]) if self.inner is not None else None
         return inner, sums, counts
 

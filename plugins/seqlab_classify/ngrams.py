@@ -7,6 +7,17 @@ hashed into one of `buckets` rows of an embedding table. The hash is CRC-32 (zli
 Python's `hash()`, which is salted per process: a checkpoint's buckets must mean the same
 n-grams in every later `seqlab predict`.
 
+Shape n-grams (`shape_max`) are Stamatatos's text distortion (2013), for style rather than
+topic: each word is replaced by itself, lower-cased, if it is one of the training texts' most
+frequent words (`shape_words`: function words, punctuation), else by its shape ("Paris" ->
+"Xxx", "1984" -> "dd"); the n-grams 1..`shape_max` of that sequence ("the Xxx of", "xx , xx")
+then carry how a text is written, which a genre keeps across documents whose topics differ.
+
+With `blocks`, each kind (word, shape, char) hashes into its own share of the buckets, so a
+bucket says which kind it holds: the head then norms each kind's bag on its own (as one
+TfidfVectorizer per kind does), and a sentence's many character n-grams no longer drown its
+few word and shape n-grams (docs/classify.md).
+
 The ids ride along with the token ids, one row per token (PaddedBatches' (tokens, F) form):
 
     column 0      the token's id in the run's vocab (what the word view or the LM reads)
@@ -21,6 +32,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,7 +40,8 @@ import numpy as np
 
 from seqlab.settings import SettingError
 
-WORD, CHAR = "w", "c"  # hashed with the kind first, so the word "ab" and the chars "ab" differ
+# hashed with the kind first, so the word "ab", the shape "ab" and the chars "ab" differ
+WORD, SHAPE, CHAR = "w", "s", "c"
 BOW, EOW = "<", ">"  # fastText's word boundary marks
 MAX_BUCKETS = 1 << 24
 PAIR_START = zlib.crc32(f"{WORD}\x1f".encode())  # the CRC-32 every word pair's text begins with
@@ -44,6 +57,9 @@ class NgramSpec:
     char_min: int = 2
     char_max: int = 5  # character n-grams char_min..char_max (0: none)
     per_word: int = 64  # n-grams kept per word (a long URL would give hundreds)
+    shape_max: int = 0  # shape n-grams 1..shape_max (0: none)
+    shape_words: tuple[str, ...] = ()  # the words a shape n-gram keeps (lower-cased)
+    blocks: bool = False  # each kind in its own share of the buckets (older runs: shared)
 
     def __post_init__(self) -> None:
         if not 1 <= self.buckets <= MAX_BUCKETS:
@@ -56,22 +72,64 @@ class NgramSpec:
                 f"{self.char_min}-{self.char_max}: give MIN-MAX with 1 <= MIN <= MAX <= 10 "
                 f"(or 0 for none)",
             )
-        if not self.word_max and not self.char_max:
-            raise SettingError("ngrams", "word and character n-grams are both off; turn one on")
+        if not 0 <= self.shape_max <= 5:
+            raise SettingError("shape_ngrams", f"must be in 0..5, got {self.shape_max}")
+        if not self.word_max and not self.char_max and not self.shape_max:
+            raise SettingError(
+                "ngrams", "word, character and shape n-grams are all off; turn one on"
+            )
+        if self.blocks and self.buckets < len(self.kinds):
+            raise SettingError("ngram_buckets", f"must be at least {len(self.kinds)}")
         if self.per_word < 1:
             raise SettingError("ngram_per_word", f"must be at least 1, got {self.per_word}")
 
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds on, in the order a word's n-grams come (and the blocks' order)."""
+        on = ((WORD, self.word_max), (SHAPE, self.shape_max), (CHAR, self.char_max))
+        return [kind for kind, n in on if n]
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.kinds) if self.blocks else 1
+
+    def span(self, kind: str) -> tuple[int, int]:
+        """(first bucket, how many) of a kind's share: all of them without blocks."""
+        if not self.blocks:
+            return 0, self.buckets
+        size = self.buckets // len(self.kinds)
+        return self.kinds.index(kind) * size, size
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["shape_words"] = list(self.shape_words)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NgramSpec:
-        return cls(**d)
+        return cls(**{**d, "shape_words": tuple(d.get("shape_words", ()))})
 
 
-def bucket(kind: str, gram: str, buckets: int) -> int:
+def bucket(kind: str, gram: str, spec: NgramSpec) -> int:
     """The bucket of one n-gram: the same in every process and on every machine."""
-    return zlib.crc32(f"{kind}\x1f{gram}".encode()) % buckets
+    first, size = spec.span(kind)
+    return first + zlib.crc32(f"{kind}\x1f{gram}".encode()) % size
+
+
+def shape(word: str) -> str:
+    """A word's shape: X for an upper-case letter, x lower-case, d a digit, the rest kept; a
+    run of more than two of a kind shortened to two ("McDonald's" -> "XxXxx'x")."""
+    marks = "".join("X" if c.isupper() else "x" if c.islower() else "d" if c.isdigit() else c
+                    for c in word)  # fmt: skip
+    return re.sub(r"(.)\1\1+", r"\1\1", marks)
+
+
+def frequent_words(texts: list[list[str]], n: int) -> tuple[str, ...]:
+    """The n lower-cased words in the most texts (ties: the first seen), for `shape_words`."""
+    df: Counter[str] = Counter()
+    for words in texts:
+        df.update({w.lower() for w in words})
+    return tuple(w for w, _ in df.most_common(n))
 
 
 def word_spans(text: str, level: str, tokens: list[str]) -> list[tuple[int, str]]:
@@ -94,6 +152,8 @@ class Hasher:
         # a word's CRC-32 as the first of a word pair ("w\x1fWORD "), and its UTF-8 bytes as
         # the second: zlib.crc32 continues a CRC, so a pair's bucket is one call on cached parts
         self._pair: dict[str, tuple[int, bytes]] = {}
+        self._kept = set(spec.shape_words)
+        self._shape: dict[str, str] = {}
 
     def own_grams(self, word: str) -> list[tuple[str, str]]:
         """(kind, n-gram) of the word alone: itself, then its character n-grams."""
@@ -114,8 +174,8 @@ class Hasher:
         n-grams go: (the word's own bucket, or none without word n-grams; the rest)."""
         ids = self._own_ids.get(word)
         if ids is None:
-            b, first = self.spec.buckets, 1 if self.spec.word_max else 0
-            flat = [bucket(kind, g, b) for kind, g in self.own_grams(word)]
+            first = 1 if self.spec.word_max else 0
+            flat = [bucket(kind, g, self.spec) for kind, g in self.own_grams(word)]
             ids = (flat[:first], flat[first:])
             if len(self._own_ids) < CACHED:
                 self._own_ids[word] = ids
@@ -132,12 +192,13 @@ class Hasher:
 
     def _longer_ids(self, words: list[str], i: int) -> list[int]:
         """The buckets of `_longer(words, i)`, in its order."""
-        b = self.spec.buckets
         if self.spec.word_max != 2:
-            return [bucket(kind, g, b) for kind, g in self._longer(words, i)]
+            return [bucket(kind, g, self.spec) for kind, g in self._longer(words, i)]
         if i == 0:
             return []
-        return [zlib.crc32(self._pair_parts(words[i])[1], self._pair_parts(words[i - 1])[0]) % b]
+        first, size = self.spec.span(WORD)
+        pair = zlib.crc32(self._pair_parts(words[i])[1], self._pair_parts(words[i - 1])[0])
+        return [first + pair % size]
 
     def _longer(self, words: list[str], i: int) -> list[tuple[str, str]]:
         """The word n-grams of 2..word_max words that end at word i."""
@@ -147,13 +208,35 @@ class Hasher:
             if i - n + 1 >= 0
         ]
 
+    def shape_of(self, word: str) -> str:
+        """The word in a shape n-gram: itself lower-cased if it is kept, else its shape."""
+        got = self._shape.get(word)
+        if got is None:
+            lower = word.lower()
+            got = lower if lower in self._kept else shape(word)
+            if len(self._shape) < CACHED:
+                self._shape[word] = got
+        return got
+
+    def _shapes(self, marks: list[str], i: int) -> list[tuple[str, str]]:
+        """The shape n-grams of 1..shape_max words that end at word i (`marks`: shape_of)."""
+        return [
+            (SHAPE, " ".join(marks[i - n + 1 : i + 1]))
+            for n in range(1, self.spec.shape_max + 1)
+            if i - n + 1 >= 0
+        ]
+
     def grams(self, words: list[str]) -> list[list[tuple[str, str]]]:
         """For each word, the (kind, n-gram)s that end at it: the word itself, its longer word
-        n-grams, then its character n-grams; at most `per_word`."""
+        n-grams, its shape n-grams, then its character n-grams (the kinds' block order); at
+        most `per_word`."""
         out = []
+        first = 1 if self.spec.word_max else 0
+        marks = [self.shape_of(w) for w in words] if self.spec.shape_max else []
         for i, word in enumerate(words):
             own, longer = self.own_grams(word), self._longer(words, i)
-            out.append((own[:1] + longer + own[1:])[: self.spec.per_word] if own else longer)
+            shapes = self._shapes(marks, i) if marks else []
+            out.append((own[:first] + longer + shapes + own[first:])[: self.spec.per_word])
         return out
 
     def rows(self, spans: list[tuple[int, str]], n_tokens: int, pad_idx: int) -> np.ndarray:
@@ -162,11 +245,14 @@ class Hasher:
         word's position (+1 for xxbos), pad_idx elsewhere."""
         per = self.spec.per_word
         words = [w for _, w in spans]
+        marks = [self.shape_of(w) for w in words] if self.spec.shape_max else []
         got: list[int] = []  # every word's buckets in order (C-level list extends, no copies)
         counts: list[int] = []
         for i, (_, word) in enumerate(spans):
             head, tail = self.own_ids(word)
             longer = self._longer_ids(words, i)
+            if marks:
+                longer = longer + [bucket(k, g, self.spec) for k, g in self._shapes(marks, i)]
             n = len(head) + len(longer) + len(tail)
             if n <= per:
                 got += head

@@ -20,11 +20,11 @@ from seqlab.tasks import transfer
 from seqlab.tasks.finetune import Built, FinetuneSettings, Scores, paths
 from seqlab.train.trainer import MAX_EPOCHS, resolve_device
 from seqlab_classify import convex
-from seqlab_classify.data import TOKENIZER, TaskData, build_vocab, encode, load_task
+from seqlab_classify.data import TOKENIZER, TaskData, build_vocab, encode, load_task, tokens
 from seqlab_classify.head import JOINS, MODES, ClassifierHead
 from seqlab_classify.metrics import confusion_png, report, scores
 from seqlab_classify.ngram_encoder import NgramEncoder
-from seqlab_classify.ngrams import NgramSpec
+from seqlab_classify.ngrams import NgramSpec, frequent_words, word_spans
 from seqlab_classify.predict import hasher_of, probabilities, reads_backward, run_level
 from seqlab_classify.stack import StackedLMs
 from seqlab_classify.wordview import WordView
@@ -124,6 +124,16 @@ class ClassifySettings(FinetuneSettings):
     ngram_dim: int = setting(
         64, "Size of an n-gram's vector (--ngram-join convex: one per class).", min=1, max=4096
     )
+    shape_ngrams: int = setting(
+        3,
+        "Shape n-grams 1..N: each word replaced by itself if it is one of the training "
+        "texts' --shape-words most frequent words, else by its shape (Xxx, dd); for style "
+        "(0: none).",
+        min=0, max=5,
+    )  # fmt: skip
+    shape_words: int = setting(
+        100, "Most frequent training words kept in the shape n-grams.", min=0, max=10000
+    )
     ngram_drop: float = setting(
         0.1, "Each n-gram of a training text is left out with this probability.",
         min=0, max=1, max_open=True,
@@ -169,7 +179,9 @@ class ClassifySettings(FinetuneSettings):
         super().__post_init__()
         self.ngram_spec()  # a bad --char-ngrams fails with the other settings
 
-    def ngram_spec(self) -> NgramSpec:
+    def ngram_spec(self, shape_words: tuple[str, ...] = ()) -> NgramSpec:
+        """The n-grams these settings ask for; `shape_words`: the training texts' most
+        frequent words (ngrams.frequent_words). Each kind in its own block of buckets."""
         try:
             parts = [int(p) for p in str(self.char_ngrams).split("-")]
         except ValueError:
@@ -180,7 +192,10 @@ class ClassifySettings(FinetuneSettings):
             raise SettingError(
                 "char_ngrams", f"{self.char_ngrams!r}: give MIN-MAX, e.g. 2-5 (or 0 for none)"
             )
-        return NgramSpec(self.ngram_buckets, self.word_ngrams, parts[0], parts[1])
+        return NgramSpec(
+            self.ngram_buckets, self.word_ngrams, parts[0], parts[1],
+            shape_max=self.shape_ngrams, shape_words=shape_words, blocks=True,
+        )  # fmt: skip
 
 
 class Classification:
@@ -385,9 +400,11 @@ def build_model(
     fitted = s.ngrams and s.ngram_join == "convex"  # an n-gram column per class
     ngram_dim = len(task.classes) if fitted else s.ngram_dim if s.ngrams else 0
     if s.ngrams:
-        encoder = NgramEncoder(
-            encoder, s.ngram_spec(), ngram_dim, vocab.pad_idx, s.ngram_drop, fitted=fitted
-        )
+        level = level_of(lms)
+        texts = task.texts("train")
+        words = [[w for _, w in word_spans(t, level, tokens(t, level))] for t in texts]
+        spec = s.ngram_spec(frequent_words(words, s.shape_words) if s.shape_ngrams else ())
+        encoder = NgramEncoder(encoder, spec, ngram_dim, vocab.pad_idx, s.ngram_drop, fitted)
     head = ClassifierHead(
         encoder,
         len(task.classes),

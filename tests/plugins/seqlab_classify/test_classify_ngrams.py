@@ -19,18 +19,33 @@ from seqlab.settings import SettingError
 from seqlab_classify.data import encode
 from seqlab_classify.head import ClassifierHead
 from seqlab_classify.ngram_encoder import NgramEncoder
-from seqlab_classify.ngrams import CHAR, WORD, Hasher, NgramSpec, bucket, grams_at, word_spans
+from seqlab_classify.ngrams import (
+    CHAR,
+    SHAPE,
+    WORD,
+    Hasher,
+    NgramSpec,
+    bucket,
+    frequent_words,
+    grams_at,
+    shape,
+    word_spans,
+)
 from seqlab_classify.wordview import WordView
 
 words = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from([WORD, CHAR]), words, st.integers(1, 1 << 24))
-def test_bucket_is_deterministic_and_in_range(kind, gram, buckets):
-    b = bucket(kind, gram, buckets)
+@given(st.sampled_from([WORD, SHAPE, CHAR]), words, st.integers(3, 1 << 24), st.booleans())
+def test_bucket_is_deterministic_and_in_its_kinds_block(kind, gram, buckets, blocks):
+    spec = NgramSpec(buckets=buckets, shape_max=2, blocks=blocks)
+    b = bucket(kind, gram, spec)
     assert 0 <= b < buckets
-    assert b == bucket(kind, gram, buckets)
+    assert b == bucket(kind, gram, spec)
+    if blocks:  # word, shape, char: each a third of the buckets, in that order
+        encoder = NgramEncoder(None, spec, dim=2)
+        assert int(encoder.block_of(torch.tensor(b))) == [WORD, SHAPE, CHAR].index(kind)
 
 
 @settings(max_examples=60, deadline=None)
@@ -61,8 +76,8 @@ def test_hashing_is_the_same_in_another_process():
     """Python's hash() of a str changes with PYTHONHASHSEED; the buckets must not."""
     grams = ["the", "<th", "lol !!!", "naïve"]
     code = (
-        "import json,sys; from seqlab_classify.ngrams import bucket; "
-        f"print(json.dumps([bucket('c', g, 1 << 18) for g in {grams!r}]))"
+        "import json,sys; from seqlab_classify.ngrams import NgramSpec, bucket; "
+        f"print(json.dumps([bucket('c', g, NgramSpec()) for g in {grams!r}]))"
     )
     got = []
     for seed in ("1", "2"):
@@ -70,7 +85,7 @@ def test_hashing_is_the_same_in_another_process():
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
         got.append(json.loads(out.stdout))
-    assert got[0] == got[1] == [bucket("c", g, 1 << 18) for g in grams]
+    assert got[0] == got[1] == [bucket("c", g, NgramSpec()) for g in grams]
 
 
 @pytest.mark.parametrize(
@@ -151,7 +166,7 @@ def test_idf_weighs_an_ngram_in_every_text_least_and_survives_the_config():
     seqs = encode(["the cat", "the dog", "the the"], vocab, False, "word", hasher)
     encoder = NgramEncoder(None, spec, dim=3, pad_idx=1)
     encoder.set_idf(seqs)
-    the, cat = (bucket(WORD, w, 211) for w in ("the", "cat"))
+    the, cat = (bucket(WORD, w, spec) for w in ("the", "cat"))
     assert encoder.idf[the] == pytest.approx(1.0)  # ln(4 / 4) + 1
     assert encoder.idf[cat] == pytest.approx(np.log(4 / 2) + 1)
     assert encoder.idf[211] == 0  # the padding row
@@ -162,20 +177,27 @@ def test_idf_weighs_an_ngram_in_every_text_least_and_survives_the_config():
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(["a", "bb", "the", "naïve", "x" * 30]), min_size=1, max_size=6),
-       st.integers(0, 3), st.integers(0, 5), st.integers(1, 70))  # fmt: skip
-def test_rows_are_the_buckets_of_grams_in_order(ws, word_max, char_max, per_word):
+       st.integers(0, 3), st.integers(0, 5), st.integers(1, 70), st.integers(0, 3),
+       st.booleans())  # fmt: skip
+def test_rows_are_the_buckets_of_grams_in_order(ws, word_max, char_max, per_word, shape_max,
+                                                blocks):  # fmt: skip
     """The fast path (cached buckets) writes exactly the n-grams `grams` lists (which explain
-    names), in its order."""
-    if not word_max and not char_max:
+    names), in its order; with blocks, a word's n-grams come in block order (the encoder
+    bags each block's run)."""
+    if not word_max and not char_max and not shape_max:
         return
     spec = NgramSpec(buckets=997, word_max=word_max, char_min=min(2, char_max) or 2,
-                     char_max=char_max, per_word=per_word)  # fmt: skip
+                     char_max=char_max, per_word=per_word, shape_max=shape_max,
+                     shape_words=("the",), blocks=blocks)  # fmt: skip
     hasher = Hasher(spec)
+    encoder = NgramEncoder(None, spec, dim=2)
     rows = hasher.rows(list(enumerate(ws)), len(ws) + 1, 1)
     for i, grams in enumerate(hasher.grams(ws)):
-        want = [bucket(kind, g, 997) + 2 for kind, g in grams]
+        want = [bucket(kind, g, spec) + 2 for kind, g in grams]
         assert list(rows[i + 1, : len(want)]) == want
         assert (rows[i + 1, len(want) :] == 1).all()
+        order = encoder.block_of(torch.tensor(want, dtype=torch.long) - 2).tolist()
+        assert order == sorted(order)
 
 
 @settings(max_examples=80, deadline=None)
@@ -189,5 +211,43 @@ def test_rows_are_the_buckets_of_each_words_ngrams(ws, word_max, buckets, per_wo
     for _ in range(2):  # the second time from the caches
         rows = hasher.rows(list(enumerate(ws)), len(ws) + 1, pad)
         for row, grams in zip(rows[1:], hasher.grams(ws), strict=True):
-            want = [bucket(kind, g, buckets) + pad + 1 for kind, g in grams]
+            want = [bucket(kind, g, spec) + pad + 1 for kind, g in grams]
             assert row.tolist() == want + [pad] * (per_word - len(want))
+
+
+def test_shape_ngrams_keep_the_frequent_words_and_shape_the_rest():
+    assert shape("Paris") == "Xxx" and shape("1984") == "dd" and shape("McDonald's") == "XxXxx'x"
+    assert shape("lol!!!") == "xx!!"
+    kept = frequent_words([["The", "cat", "sat"], ["the", "dog"], ["a", "the", "cat"]], 2)
+    assert kept == ("the", "cat")
+    spec = NgramSpec(word_max=0, char_max=0, shape_max=2, shape_words=kept)
+    grams = Hasher(spec).grams(["The", "Cat", "ran", "to", "Paris"])
+    assert grams[0] == [(SHAPE, "the")]
+    assert grams[1] == [(SHAPE, "cat"), (SHAPE, "the cat")]
+    assert grams[4] == [(SHAPE, "Xxx"), (SHAPE, "xx Xxx")]
+    again = NgramSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec  # the kept words survive a checkpoint's JSON
+
+
+def test_each_kind_is_normed_on_its_own():
+    """With blocks, a text's bag is the sum of each kind's L2-normed bag over the square
+    root of the kinds: doubling one kind's n-grams does not shrink the others' share."""
+    spec = NgramSpec(buckets=300, word_max=1, char_max=0, shape_max=1, blocks=True)
+    vocab = Vocab(["xxunk", "xxpad", "xxbos", "a", "b"])
+    encoder = NgramEncoder(None, spec, dim=2, pad_idx=1)
+    with torch.no_grad():
+        encoder.bag.weight.copy_(torch.randn(301, 2))
+        encoder.bag.weight[300] = 0
+    head = ClassifierHead(encoder, 2, ngram_dim=2, ngram_mode="l2")
+    assert head.blocks == 2 and encoder.out_size == 6
+    row = encode(["a b"], vocab, False, "word", Hasher(spec))[0]
+    x = torch.from_numpy(row.astype(np.int64))[None]
+    encoder.eval()
+    got = head.bag(encoder(x), None)[0]
+    g = encoder.text_buckets(row)
+    blocks = encoder.block_of(g)
+    want = (
+        sum(encoder.bag.weight[g[blocks == b]].sum(0) / (blocks == b).sum().sqrt() for b in (0, 1))
+        / 2**0.5
+    )
+    torch.testing.assert_close(got, want)
