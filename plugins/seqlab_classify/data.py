@@ -48,7 +48,8 @@ def encode(
             out.append(vocab.encode([BOS, *(reversed(toks) if backward else toks)]))
             continue
         ids = vocab.encode([BOS, *toks]).astype(np.int32)
-        grams = hasher.rows(word_spans(text, level, toks), len(ids), vocab.pad_idx)
+        spans = word_spans(text, level, toks, hasher.spec.spaced)
+        grams = hasher.rows(spans, len(ids), vocab.pad_idx)
         rows = np.concatenate([ids[:, None], grams], axis=1)
         out.append(np.concatenate([rows[:1], rows[:0:-1]]) if backward else rows)
     return out

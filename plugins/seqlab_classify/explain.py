@@ -59,7 +59,8 @@ def top_ngrams(
         at_entry = grad[torch.arange(len(ids))[:, None], encoder.block_of(ids)]  # (L, K, dim)
         weights = (vectors * at_entry).sum(-1).numpy()
     n = len(row)
-    at = grams_at(word_spans(text, level, tokens(text, level)), n, encoder.spec)
+    spans = word_spans(text, level, tokens(text, level), encoder.spec.spaced)
+    at = grams_at(spans, n, encoder.spec)
     total: dict[tuple[str, str], float] = defaultdict(float)
     for q in range(n):
         forward_pos = n - q if backward and q else q  # a backward LM read the rows reversed

@@ -60,6 +60,7 @@ class NgramSpec:
     shape_max: int = 0  # shape n-grams 1..shape_max (0: none)
     shape_words: tuple[str, ...] = ()  # the words a shape n-gram keeps (lower-cased)
     blocks: bool = False  # each kind in its own share of the buckets (older runs: shared)
+    spaced: bool = False  # words split at whitespace (older runs: the word-level tokens)
 
     def __post_init__(self) -> None:
         if not 1 <= self.buckets <= MAX_BUCKETS:
@@ -132,12 +133,27 @@ def frequent_words(texts: list[list[str]], n: int) -> tuple[str, ...]:
     return tuple(w for w, _ in df.most_common(n))
 
 
-def word_spans(text: str, level: str, tokens: list[str]) -> list[tuple[int, str]]:
-    """(token position, word) of each word: the text's tokens for a word-level model, the
-    whitespace-separated words at their last character for a char-level one."""
+def word_spans(
+    text: str, level: str, tokens: list[str], spaced: bool = False
+) -> list[tuple[int, str]]:
+    """(token position, word) of each word: the whitespace-separated words at their last
+    character for a char-level model; for a word-level one, its tokens, or with `spaced`
+    the whitespace-separated words at their last token ("Paris." one word, at ".")."""
     if level == "char":
         return [(m.end() - 1, m.group()) for m in re.finditer(r"\S+", text)]
-    return list(enumerate(tokens))
+    if not spaced:
+        return list(enumerate(tokens))
+    spans, last = [], -1
+    for m in re.finditer(r"\S+", text):
+        # the tokens (`\w+|[^\w\s]+`) split each word without a gap: walk them to its end
+        pos, first = m.start(), last
+        while pos < m.end() and last + 1 < len(tokens) and text.startswith(tokens[last + 1], pos):
+            pos += len(tokens[last + 1])
+            last += 1
+        if last == first or pos != m.end():  # a token the text does not spell out as is
+            return list(enumerate(tokens))
+        spans.append((last, m.group()))
+    return spans if last == len(tokens) - 1 else list(enumerate(tokens))
 
 
 class Hasher:

@@ -181,7 +181,8 @@ class ClassifySettings(FinetuneSettings):
 
     def ngram_spec(self, shape_words: tuple[str, ...] = ()) -> NgramSpec:
         """The n-grams these settings ask for; `shape_words`: the training texts' most
-        frequent words (ngrams.frequent_words). Each kind in its own block of buckets."""
+        frequent words (ngrams.frequent_words). Each kind in its own block of buckets; words
+        split at whitespace."""
         try:
             parts = [int(p) for p in str(self.char_ngrams).split("-")]
         except ValueError:
@@ -194,7 +195,7 @@ class ClassifySettings(FinetuneSettings):
             )
         return NgramSpec(
             self.ngram_buckets, self.word_ngrams, parts[0], parts[1],
-            shape_max=self.shape_ngrams, shape_words=shape_words, blocks=True,
+            shape_max=self.shape_ngrams, shape_words=shape_words, blocks=True, spaced=True,
         )  # fmt: skip
 
 
@@ -402,7 +403,7 @@ def build_model(
     if s.ngrams:
         level = level_of(lms)
         texts = task.texts("train")
-        words = [[w for _, w in word_spans(t, level, tokens(t, level))] for t in texts]
+        words = [[w for _, w in word_spans(t, level, tokens(t, level), True)] for t in texts]
         spec = s.ngram_spec(frequent_words(words, s.shape_words) if s.shape_ngrams else ())
         encoder = NgramEncoder(encoder, spec, ngram_dim, vocab.pad_idx, s.ngram_drop, fitted)
     head = ClassifierHead(

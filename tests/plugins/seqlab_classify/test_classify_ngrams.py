@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from seqlab import Vocab
 from seqlab.settings import SettingError
-from seqlab_classify.data import encode
+from seqlab_classify.data import encode, tokens
 from seqlab_classify.head import ClassifierHead
 from seqlab_classify.ngram_encoder import NgramEncoder
 from seqlab_classify.ngrams import (
@@ -251,3 +251,27 @@ def test_each_kind_is_normed_on_its_own():
         / 2**0.5
     )
     torch.testing.assert_close(got, want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_spaced_words_sit_at_their_last_token_and_spell_out_their_tokens(text):
+    """Split at whitespace, each word is the run of tokens since the previous word, placed
+    at its last one: every token belongs to exactly one word, in order."""
+    toks = tokens(text)
+    spans = word_spans(text, "word", toks, spaced=True)
+    if spans == list(enumerate(toks)) and toks != [w for w in text.split()]:
+        return  # the fallback: a text the tokenizer does not spell out as is
+    assert [w for _, w in spans] == text.split()
+    starts = [-1, *(pos for pos, _ in spans)][: len(spans)]
+    for (pos, word), before in zip(spans, starts, strict=True):
+        assert "".join(toks[before + 1 : pos + 1]) == word
+    assert not spans or spans[-1][0] == len(toks) - 1
+
+
+def test_spaced_words_keep_punctuation_on_the_word():
+    text = "Paris. is (IBM) nice!!"
+    assert word_spans(text, "word", tokens(text), spaced=True) == [
+        (1, "Paris."), (2, "is"), (5, "(IBM)"), (7, "nice!!")
+    ]  # fmt: skip
+    assert word_spans(text, "word", tokens(text)) == list(enumerate(tokens(text)))
