@@ -30,10 +30,12 @@ reads characters; a word's n-grams then sit at its last character.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -45,6 +47,7 @@ WORD, SHAPE, CHAR = "w", "s", "c"
 BOW, EOW = "<", ">"  # fastText's word boundary marks
 MAX_BUCKETS = 1 << 24
 PAIR_START = zlib.crc32(f"{WORD}\x1f".encode())  # the CRC-32 every word pair's text begins with
+TOKEN = re.compile(r"\w+|[^\w\s]+")  # seqlab's word tokens (seqlab.data.wordtokens)
 CACHED = 1_000_000  # words remembered: a stream of new words cannot fill memory
 
 
@@ -84,22 +87,23 @@ class NgramSpec:
         if self.per_word < 1:
             raise SettingError("ngram_per_word", f"must be at least 1, got {self.per_word}")
 
-    @property
+    @cached_property  # computed once: every n-gram's bucket asks for its kind's span
     def kinds(self) -> list[str]:
         """The kinds on, in the order a word's n-grams come (and the blocks' order)."""
         on = ((WORD, self.word_max), (SHAPE, self.shape_max), (CHAR, self.char_max))
         return [kind for kind, n in on if n]
 
+    @cached_property
+    def spans(self) -> dict[str, tuple[int, int]]:
+        """Each kind's (first bucket, how many): all of them without blocks."""
+        if not self.blocks:
+            return {kind: (0, self.buckets) for kind in (WORD, SHAPE, CHAR)}
+        size = self.buckets // len(self.kinds)
+        return {kind: (j * size, size) for j, kind in enumerate(self.kinds)}
+
     @property
     def n_blocks(self) -> int:
         return len(self.kinds) if self.blocks else 1
-
-    def span(self, kind: str) -> tuple[int, int]:
-        """(first bucket, how many) of a kind's share: all of them without blocks."""
-        if not self.blocks:
-            return 0, self.buckets
-        size = self.buckets // len(self.kinds)
-        return self.kinds.index(kind) * size, size
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -113,7 +117,7 @@ class NgramSpec:
 
 def bucket(kind: str, gram: str, spec: NgramSpec) -> int:
     """The bucket of one n-gram: the same in every process and on every machine."""
-    first, size = spec.span(kind)
+    first, size = spec.spans[kind]
     return first + zlib.crc32(f"{kind}\x1f{gram}".encode()) % size
 
 
@@ -143,17 +147,12 @@ def word_spans(
         return [(m.end() - 1, m.group()) for m in re.finditer(r"\S+", text)]
     if not spaced:
         return list(enumerate(tokens))
-    spans, last = [], -1
-    for m in re.finditer(r"\S+", text):
-        # the tokens (`\w+|[^\w\s]+`) split each word without a gap: walk them to its end
-        pos, first = m.start(), last
-        while pos < m.end() and last + 1 < len(tokens) and text.startswith(tokens[last + 1], pos):
-            pos += len(tokens[last + 1])
-            last += 1
-        if last == first or pos != m.end():  # a token the text does not spell out as is
-            return list(enumerate(tokens))
-        spans.append((last, m.group()))
-    return spans if last == len(tokens) - 1 else list(enumerate(tokens))
+    words = text.split()
+    # the tokens (`\w+|[^\w\s]+`) split each word without a gap: count each word's, in C
+    ends = list(itertools.accumulate(len(TOKEN.findall(w)) for w in words))
+    if not ends or ends[-1] != len(tokens) or "".join(words) != "".join(tokens):
+        return list(enumerate(tokens))  # a tokenizer that reads this text otherwise
+    return [(end - 1, w) for end, w in zip(ends, words, strict=True)]
 
 
 class Hasher:
@@ -170,6 +169,7 @@ class Hasher:
         self._pair: dict[str, tuple[int, bytes]] = {}
         self._kept = set(spec.shape_words)
         self._shape: dict[str, str] = {}
+        self._shape_crc: dict[str, tuple[int, bytes]] = {}  # a mark's CRC-32, its " mark"
 
     def own_grams(self, word: str) -> list[tuple[str, str]]:
         """(kind, n-gram) of the word alone: itself, then its character n-grams."""
@@ -212,7 +212,7 @@ class Hasher:
             return [bucket(kind, g, self.spec) for kind, g in self._longer(words, i)]
         if i == 0:
             return []
-        first, size = self.spec.span(WORD)
+        first, size = self.spec.spans[WORD]
         pair = zlib.crc32(self._pair_parts(words[i])[1], self._pair_parts(words[i - 1])[0])
         return [first + pair % size]
 
@@ -233,6 +233,19 @@ class Hasher:
             if len(self._shape) < CACHED:
                 self._shape[word] = got
         return got
+
+    def _shape_ids(self, marks: list[str], i: int, before: list[int]) -> list[int]:
+        """The buckets of `_shapes(marks, i)`, in its order, from the CRC-32s of the shape
+        n-grams ending at word i - 1 (`before`: what this gave there; [] at the text's
+        start): each n-gram is one of those, continued by this word (zlib.crc32 continues a
+        CRC), so a word costs `shape_max` calls. Returns the CRC-32s; rows() takes buckets."""
+        mark = marks[i]
+        own = self._shape_crc.get(mark)
+        if own is None:
+            own = (zlib.crc32(f"{SHAPE}\x1f{mark}".encode()), f" {mark}".encode())
+            if len(self._shape_crc) < CACHED:
+                self._shape_crc[mark] = own
+        return [own[0]] + [zlib.crc32(own[1], c) for c in before[: self.spec.shape_max - 1]]
 
     def _shapes(self, marks: list[str], i: int) -> list[tuple[str, str]]:
         """The shape n-grams of 1..shape_max words that end at word i (`marks`: shape_of)."""
@@ -262,13 +275,16 @@ class Hasher:
         per = self.spec.per_word
         words = [w for _, w in spans]
         marks = [self.shape_of(w) for w in words] if self.spec.shape_max else []
+        first, size = self.spec.spans[SHAPE] if marks else (0, 1)
+        shaped: list[int] = []  # the CRC-32s of the shape n-grams ending at the last word
         got: list[int] = []  # every word's buckets in order (C-level list extends, no copies)
         counts: list[int] = []
         for i, (_, word) in enumerate(spans):
             head, tail = self.own_ids(word)
             longer = self._longer_ids(words, i)
             if marks:
-                longer = longer + [bucket(k, g, self.spec) for k, g in self._shapes(marks, i)]
+                shaped = self._shape_ids(marks, i, shaped)
+                longer = longer + [first + crc % size for crc in shaped]
             n = len(head) + len(longer) + len(tail)
             if n <= per:
                 got += head

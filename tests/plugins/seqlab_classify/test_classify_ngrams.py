@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -275,3 +276,13 @@ def test_spaced_words_keep_punctuation_on_the_word():
         (1, "Paris."), (2, "is"), (5, "(IBM)"), (7, "nice!!")
     ]  # fmt: skip
     assert word_spans(text, "word", tokens(text)) == list(enumerate(tokens(text)))
+
+
+def test_an_older_runs_spec_keeps_its_ngrams():
+    """A checkpoint from before shape n-grams, blocks and whitespace words has none of those
+    keys: it hashes as it did (one shared block, the tokens as words, no shape n-grams)."""
+    old = {"buckets": 1 << 18, "word_max": 2, "char_min": 2, "char_max": 5, "per_word": 64}
+    spec = NgramSpec.from_dict(old)
+    assert (spec.n_blocks, spec.spaced, spec.shape_max) == (1, False, 0)
+    assert bucket(WORD, "the", spec) == zlib.crc32(b"w\x1fthe") % (1 << 18)
+    assert NgramSpec.from_dict(spec.to_dict()) == spec
