@@ -1,5 +1,6 @@
 """The classification task for the fine-tuning skeleton (seqlab.tasks.finetune): by default a
-classifier of its own (the n-gram channel and a word view, trained on the task's texts alone);
+classifier of its own, trained on the task's texts alone (the n-gram regression; a word view on
+top with --word-view);
 with --encoder, one on pretrained LMs (ULMFiT), the n-gram channel beside them.
 
 Besides what every fine-tuning run writes, the run directory holds confusion.png.
@@ -152,6 +153,11 @@ class ClassifySettings(FinetuneSettings):
         "(scikit-learn's LogisticRegression(C)).",
         min=1e-6, max=1e6,
     )  # fmt: skip
+    ngram_balance: bool = setting(
+        True,
+        "--ngram-join convex: weight the regression's classes as --balance does (scikit-learn's "
+        "class_weight='balanced'), whatever --balance says for the rest of the model.",
+    )
     ngram_mode: str = setting(
         "l2",
         "The bag of a text's n-gram vectors: their mean (fastText's), sum, or sum over the L2 "
@@ -163,10 +169,12 @@ class ClassifySettings(FinetuneSettings):
         "Weight each n-gram by its inverse document frequency on the training texts (TF-IDF's "
         "weights, fixed; saved with the model).",
     )
-    word_view: bool = setting(
-        True,
+    word_view: bool | None = setting(
+        None,
         "Without --encoder: the classifier's own word view (embeddings with word dropout, a "
-        "BiGRU) beside the n-grams; off: the n-grams alone (fastText).",
+        "BiGRU) beside the n-grams, learning on top of the regression's logits; off: the "
+        "n-grams alone. [default: off with the n-gram channel (on held-out documents it did "
+        "not pay: docs/classify.md), on with --no-ngrams]",
     )
     word_hidden: int = setting(64, "The word view's BiGRU size per direction.", min=1, max=4096)
     word_drop: float = setting(
@@ -205,7 +213,7 @@ class Classification:
 
     def read(self, s: ClassifySettings) -> TaskData:
         lms = s.encoder or s.backward_encoder or s.from_scratch
-        if not lms and not s.word_view and not s.ngrams:
+        if not lms and s.word_view is False and not s.ngrams:
             raise ValueError(
                 "--no-ngrams --no-word-view leaves nothing to read the texts: drop one, or "
                 "give --encoder RUN_DIR"
@@ -239,7 +247,8 @@ class Classification:
         if s.ngrams and s.ngram_idf:
             cast(NgramEncoder, model.encoder).set_idf(seqs["train"])
         if s.ngrams and s.ngram_join == "convex":
-            fit_ngrams(model, seqs["train"], task.label_ids("train"), s.ngram_c)
+            balanced = s.ngram_balance or s.balance
+            fit_ngrams(model, seqs["train"], task.label_ids("train"), s.ngram_c, balanced)
         batching: dict[str, Any] = {
             "bs": s.bs,
             "max_tokens": s.max_tokens,
@@ -382,7 +391,7 @@ def build_model(
             len(vocab), hidden=s.hidden, layers=s.layers, cell=s.cell, emb_size=s.emb_size
         )
         encoder = transfer.build_encoder(vocab, config=config, **drops)
-    else:  # the default classifier: its own word view (or none) beside the n-grams
+    else:  # the default classifier: the n-grams, its own word view beside them if asked
         vocab = task_vocab
         encoder = (
             WordView(
@@ -395,7 +404,7 @@ def build_model(
                 pad_idx=vocab.pad_idx,
                 bos_idx=vocab.bos_idx,
             )
-            if s.word_view
+            if (s.word_view if s.word_view is not None else not s.ngrams)
             else None
         )
     fitted = s.ngrams and s.ngram_join == "convex"  # an n-gram column per class
@@ -422,12 +431,14 @@ def build_model(
     return SeqModel(encoder, head), vocab, note
 
 
-def fit_ngrams(model: SeqModel, train: list, labels: list[int], c: float) -> None:
+def fit_ngrams(
+    model: SeqModel, train: list, labels: list[int], c: float, balanced: bool = False
+) -> None:
     """--ngram-join convex: the logistic regression over the training texts' n-gram bags, as
     the n-gram table and the head's n-gram bias (seqlab_classify.convex)."""
     encoder, head = cast(NgramEncoder, model.encoder), cast(ClassifierHead, model.head)
     x = convex.features(train, encoder, head.ngram_mode)
-    weights = head.weight if head.class_weights is not None else None
+    weights = torch.tensor(balanced_weights(labels, head.n_classes)) if balanced else None
     weight, bias = convex.fit(x, labels, head.n_classes, c, weights)
     encoder.set_linear(weight)
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""The default classifier (no LM: the word view and the n-gram channel) from the CLI: train,
+"""The default classifier (no LM: the n-gram regression; --word-view on top) from the CLI: train,
 predict in another process with the same probabilities, --json, --explain, bad input."""
 
 from __future__ import annotations
@@ -69,10 +69,10 @@ def convex_run(data, tmp_path_factory):
     return train(data, out, "--no-word-view", "--ngram-join", "convex", "--epochs", "2")
 
 
-def test_no_encoder_trains_the_word_view_with_ngrams(default_run):
+def test_no_encoder_trains_the_ngram_regression_alone(default_run):
     _, _, meta = load_model(default_run / "best")
     assert meta["encoder_kind"] == "classify-ngrams"
-    assert meta["encoder"]["inner_kind"] == "classify-words"
+    assert meta["encoder"]["inner_kind"] is None  # no word view unless asked (--word-view)
     assert meta["encoder"]["ngrams"]["buckets"] == 4096
     assert meta["head"]["config"]["join"] == "convex"
     assert meta["head"]["config"]["ngram_dim"] == 2  # the regression's: a column per class
@@ -83,8 +83,7 @@ def test_no_encoder_trains_the_word_view_with_ngrams(default_run):
 def test_convex_fits_the_ngram_table_once_and_training_leaves_it(data, tmp_path):
     """--ngram-join convex: the table is the regression's (a column per class), the same
     whatever training follows; the word view on top does train."""
-    runs = [train(data, tmp_path / f"e{n}", "--ngram-join", "convex", "--epochs", str(n))
-            for n in (1, 3)]  # fmt: skip
+    runs = [train(data, tmp_path / f"e{n}", "--word-view", "--epochs", str(n)) for n in (1, 3)]
     (m1, _, meta), (m3, _, _) = (load_model(r / "last") for r in runs)
     assert meta["encoder"]["fitted"] and meta["head"]["config"]["join"] == "convex"
     assert m1.encoder.bag.weight.shape == (4096 + 1, 2)
