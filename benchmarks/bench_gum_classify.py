@@ -19,7 +19,7 @@ fastText supervised (the `fasttext` binding, peers/fasttext_textcat.py: word 1-2
 2-5-grams, and its autotune on the held-out sentences); spaCy 3 textcat, bow and ensemble
 (fastText and spaCy in the peers' venv, see bench_peers_tag.py; a message instead of a row
 when one cannot be installed); then SEQLAB_ROWS and ENSEMBLES below: the seqlab default (no
-flags: the word view and the n-gram channel, no LM; its throughput on the test texts x20 is
+flags: the n-gram regression, no LM; its throughput on the test texts x20 is
 printed under the table); seqlab from scratch
 (the LM's architecture, fresh weights); (a) only; (a)+(b) forward; (a)+(b) backward; the
 (a)+(b) LMs of both directions as one frozen stack; the char LMs likewise; ensembles.
@@ -57,7 +57,7 @@ DATA = HERE.parents[1] / "shared" / "data"
 WORK = Path.home() / ".cache" / "seqlab-bench" / "gum-classify"
 # seqlab rows: key -> (name, `finetune classify` options; an LM's name stands for its run)
 SEQLAB_ROWS = {
-    "default": ("seqlab default (no flags: word view + n-gram channel, no LM)", []),
+    "default": ("seqlab default (no flags: the n-gram regression, no LM)", []),
     "scratch": (
         "seqlab from scratch (same architecture)",
         ["--encoder", "lm-a-fwd", "--from-scratch"],
