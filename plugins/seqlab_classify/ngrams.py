@@ -148,10 +148,11 @@ def word_spans(
     if not spaced:
         return list(enumerate(tokens))
     words = text.split()
-    # the tokens (`\w+|[^\w\s]+`) split each word without a gap: count each word's, in C
-    ends = list(itertools.accumulate(len(TOKEN.findall(w)) for w in words))
-    if not ends or ends[-1] != len(tokens) or "".join(words) != "".join(tokens):
-        return list(enumerate(tokens))  # a tokenizer that reads this text otherwise
+    # the tokens (`\w+|[^\w\s]+`) split each word without a gap: split each word alone, in C
+    pieces = [TOKEN.findall(w) for w in words]
+    if list(itertools.chain.from_iterable(pieces)) != tokens:
+        return list(enumerate(tokens))  # Python's \w is not the tokenizer's here ("¼")
+    ends = itertools.accumulate(len(p) for p in pieces)
     return [(end - 1, w) for end, w in zip(ends, words, strict=True)]
 
 
@@ -235,10 +236,10 @@ class Hasher:
         return got
 
     def _shape_ids(self, marks: list[str], i: int, before: list[int]) -> list[int]:
-        """The buckets of `_shapes(marks, i)`, in its order, from the CRC-32s of the shape
-        n-grams ending at word i - 1 (`before`: what this gave there; [] at the text's
-        start): each n-gram is one of those, continued by this word (zlib.crc32 continues a
-        CRC), so a word costs `shape_max` calls. Returns the CRC-32s; rows() takes buckets."""
+        """The CRC-32s of `_shapes(marks, i)`, in its order (rows() takes their buckets),
+        from those of the shape n-grams ending at word i - 1 (`before`: what this gave
+        there; [] at the text's start): each n-gram is one of those continued by this word
+        (zlib.crc32 continues a CRC), so a word costs `shape_max` calls."""
         mark = marks[i]
         own = self._shape_crc.get(mark)
         if own is None:

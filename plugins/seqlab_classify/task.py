@@ -410,10 +410,8 @@ def build_model(
     fitted = s.ngrams and s.ngram_join == "convex"  # an n-gram column per class
     ngram_dim = len(task.classes) if fitted else s.ngram_dim if s.ngrams else 0
     if s.ngrams:
-        level = level_of(lms)
-        texts = task.texts("train")
-        words = [[w for _, w in word_spans(t, level, tokens(t, level), True)] for t in texts]
-        spec = s.ngram_spec(frequent_words(words, s.shape_words) if s.shape_ngrams else ())
+        kept = shape_words(task.texts("train"), level_of(lms), s.shape_words)
+        spec = s.ngram_spec(kept if s.shape_ngrams else ())
         encoder = NgramEncoder(encoder, spec, ngram_dim, vocab.pad_idx, s.ngram_drop, fitted)
     head = ClassifierHead(
         encoder,
@@ -429,6 +427,12 @@ def build_model(
         ngram_mode=s.ngram_mode,
     )
     return SeqModel(encoder, head), vocab, note
+
+
+def shape_words(texts: list[str], level: str, n: int) -> tuple[str, ...]:
+    """The n most frequent words of the training texts, split as the n-grams split them."""
+    words = [[w for _, w in word_spans(t, level, tokens(t, level), True)] for t in texts]
+    return frequent_words(words, n)
 
 
 def fit_ngrams(
