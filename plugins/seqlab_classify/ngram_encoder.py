@@ -117,8 +117,7 @@ class NgramEncoder(nn.Module):
 
     def block_of(self, buckets: Tensor) -> Tensor:
         """The block (kind) of each bucket; the padding row's: the last."""
-        size = self.spec.buckets // self.blocks
-        return (buckets // size).clamp(max=self.blocks - 1)
+        return (buckets // self.spec.block_size).clamp(max=self.blocks - 1)
 
     def text_buckets(self, rows: Any) -> Tensor:
         """The bucket of every n-gram of one text's (tokens, 1 + K) rows, in order."""

@@ -93,17 +93,23 @@ class NgramSpec:
         on = ((WORD, self.word_max), (SHAPE, self.shape_max), (CHAR, self.char_max))
         return [kind for kind, n in on if n]
 
+    @property
+    def n_blocks(self) -> int:
+        return len(self.kinds) if self.blocks else 1
+
+    @property
+    def block_size(self) -> int:
+        """Buckets per block: block j is buckets j * size .. (j + 1) * size - 1 (the last
+        also takes the remainder, which no kind hashes into)."""
+        return self.buckets // self.n_blocks
+
     @cached_property
     def spans(self) -> dict[str, tuple[int, int]]:
         """Each kind's (first bucket, how many): all of them without blocks."""
         if not self.blocks:
             return {kind: (0, self.buckets) for kind in (WORD, SHAPE, CHAR)}
-        size = self.buckets // len(self.kinds)
+        size = self.block_size
         return {kind: (j * size, size) for j, kind in enumerate(self.kinds)}
-
-    @property
-    def n_blocks(self) -> int:
-        return len(self.kinds) if self.blocks else 1
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -410,8 +410,8 @@ def build_model(
     fitted = s.ngrams and s.ngram_join == "convex"  # an n-gram column per class
     ngram_dim = len(task.classes) if fitted else s.ngram_dim if s.ngrams else 0
     if s.ngrams:
-        kept = shape_words(task.texts("train"), level_of(lms), s.shape_words)
-        spec = s.ngram_spec(kept if s.shape_ngrams else ())
+        texts, level = task.texts("train"), level_of(lms)
+        spec = s.ngram_spec(shape_words(texts, level, s.shape_words) if s.shape_ngrams else ())
         encoder = NgramEncoder(encoder, spec, ngram_dim, vocab.pad_idx, s.ngram_drop, fitted)
     head = ClassifierHead(
         encoder,
