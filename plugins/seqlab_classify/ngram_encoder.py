@@ -16,7 +16,8 @@ features.
 
 Each n-gram may carry a fixed weight, its inverse document frequency on the training texts
 (`idf`, a buffer saved with the weights; `set_idf`): as in TF-IDF, an n-gram in every text
-("e>", "th") then counts less in the bag than one that marks a few. The count column is then
+("e>", "th") then counts less in the bag than one that marks a few, and one in no training
+text not at all. The count column is then
 the sum of the squared weights, so the head can divide the bag by its L2 norm.
 
 With the spec's `blocks` (seqlab_classify.ngrams), the sums and counts come per kind of
@@ -124,16 +125,21 @@ class NgramEncoder(nn.Module):
         g = torch.as_tensor(np.asarray(rows)[:, 1:].astype("int64")).flatten() - (self.pad_idx + 1)
         return g[g >= 0]
 
-    def set_idf(self, seqs: list) -> None:
+    def set_idf(self, seqs: list, idf: bool = True) -> None:
         """Each bucket's weight: scikit-learn's smooth idf, ln((1 + n) / (1 + df)) + 1, over
-        the (tokens, 1 + K) rows of the training texts `seqs` (a bucket no text has: the
-        largest, as for an n-gram seen once)."""
+        the (tokens, 1 + K) rows of the training texts `seqs` (1 without `idf`); 0 for a
+        bucket no training text has. Why 0: an n-gram never seen in training has no learnt
+        weight, but it would still count in the bag's norm, and a new document's many new
+        words and names then shrank every known n-gram's share; scikit-learn's vocabulary
+        drops such an n-gram, and so does this (GUM held-out documents: 0.328 -> 0.336 in
+        scikit-learn on these features, docs/classify.md)."""
         df = torch.zeros(self.spec.buckets + 1)
         for rows in seqs:
             df[torch.unique(self.text_buckets(rows))] += 1
         n = len(seqs)
         with torch.no_grad():
-            self.idf.copy_(torch.log((1 + n) / (1 + df)) + 1)
+            self.idf.copy_(torch.log((1 + n) / (1 + df)) + 1 if idf else torch.ones_like(df))
+            self.idf[df == 0] = 0.0  # the padding row among them
             self.idf[self.spec.buckets] = 0.0
 
     def set_linear(self, weight: Tensor) -> None:

@@ -244,8 +244,8 @@ class Classification:
             split: encode(task.texts(split), vocab, backward, level, hasher)
             for split in task.splits
         }
-        if s.ngrams and s.ngram_idf:
-            cast(NgramEncoder, model.encoder).set_idf(seqs["train"])
+        if s.ngrams:  # n-grams no training text has: weight 0 (ngram_encoder.set_idf)
+            cast(NgramEncoder, model.encoder).set_idf(seqs["train"], s.ngram_idf)
         if s.ngrams and s.ngram_join == "convex":
             balanced = s.ngram_balance or s.balance
             fit_ngrams(model, seqs["train"], task.label_ids("train"), s.ngram_c, balanced)

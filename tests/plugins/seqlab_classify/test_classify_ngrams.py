@@ -176,6 +176,26 @@ def test_idf_weighs_an_ngram_in_every_text_least_and_survives_the_config():
     torch.testing.assert_close(again.idf, encoder.idf)
 
 
+@pytest.mark.parametrize("idf", [True, False])
+def test_an_ngram_no_training_text_has_weighs_nothing_not_even_in_the_norm(idf):
+    spec = NgramSpec(buckets=211, word_max=1, char_max=0)
+    vocab = Vocab(["xxunk", "xxpad", "xxbos", "the", "cat", "dog", "emu"])
+    hasher = Hasher(spec)
+    seqs = encode(["the cat", "the dog"], vocab, False, "word", hasher)
+    encoder = NgramEncoder(None, spec, dim=3, pad_idx=1)
+    encoder.set_idf(seqs, idf)
+    cat, emu = (bucket(WORD, w, spec) for w in ("cat", "emu"))
+    assert emu not in {bucket(WORD, w, spec) for w in ("the", "cat", "dog")}
+    assert encoder.idf[emu] == 0
+    assert encoder.idf[cat] == (pytest.approx(np.log(3 / 2) + 1) if idf else 1)
+    # the bag's sums and counts: "the cat emu" as "the cat", so its L2 norm too
+    with_new, without = (
+        encoder(torch.as_tensor(np.stack(encode([t], vocab, False, "word", hasher)[0][None])))
+        for t in ("the cat emu", "the cat")
+    )
+    torch.testing.assert_close(with_new.sum(1), without.sum(1))
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(["a", "bb", "the", "naïve", "x" * 30]), min_size=1, max_size=6),
        st.integers(0, 3), st.integers(0, 5), st.integers(1, 70), st.integers(0, 3),
