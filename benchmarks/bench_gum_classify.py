@@ -79,7 +79,11 @@ SEQLAB_ROWS = {
     ),
 }
 # ensembles: `seqlab predict RUN RUN` on the same seed's runs of these rows
-ENSEMBLES = {"ab-ens": ("ab", "ab-bwd"), "all-ens": ("ab", "ab-bwd", "char-stack")}
+ENSEMBLES = {
+    "ab-ens": ("ab", "ab-bwd"),
+    "all-ens": ("ab", "ab-bwd", "char-stack"),
+    "default-english": ("default", "english-stack"),
+}
 ROWS = ("majority", "tfidf", "fasttext", "spacy", *SEQLAB_ROWS, *ENSEMBLES)
 # fastText's rows: (name, peers/fasttext_textcat.py --mode)
 FASTTEXT = {
@@ -122,9 +126,7 @@ def main() -> None:
     ap.add_argument("--fasttext-autotune-s", type=int, default=60, help="fastText autotune time")
     ap.add_argument("--jobs", type=int, default=1, help="seqlab classifiers run at once")
     ap.add_argument("--peers-venv", type=Path, default=WORK.parent / "peers-venv")
-    ap.add_argument(
-        "--peers-torch", default="torch --index-url https://download.pytorch.org/whl/cpu"
-    )
+    ap.add_argument("--peers-torch", default="torch==2.13.0", help="pip spec of CPU torch")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "gum_classify.md")
     args = ap.parse_args()
     rows = args.rows.split(",")

@@ -64,7 +64,8 @@ class Peers:
                 return f"`python -m venv {self.venv}` failed: {last_error(text)}"
         if not self.imports("torch"):
             say(f"  pip install {self.args.peers_torch} (CPU torch, for flair) ...")
-            rc, text = self.pip(self.args.peers_torch, log=self.logs / "pip-torch.log")
+            # a spec of several words ("torch --index-url URL") is several pip arguments
+            rc, text = self.pip(*self.args.peers_torch.split(), log=self.logs / "pip-torch.log")
             if rc != 0:
                 return f"pip install {self.args.peers_torch} failed: {last_error(text)}"
         say(f"  pip install {package} ...")
