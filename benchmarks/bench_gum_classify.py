@@ -266,7 +266,10 @@ def main() -> None:
     by_key = dict(zip(todo, done, strict=True))
     for ens in (r for r in need if r in ENSEMBLES):
         members = ENSEMBLES[ens]
-        name = " + ".join(SEQLAB_ROWS[k][0].removeprefix("seqlab ") for k in members)
+        # "seqlab + english ..." -> "english ...": the members' names without their prefix
+        name = " + ".join(
+            SEQLAB_ROWS[k][0].removeprefix("seqlab ").removeprefix("+ ") for k in members
+        )
         name = f"seqlab ensemble: {name}"
         results[name] = []
         for seed in range(1, args.seeds + 1):
