@@ -17,8 +17,8 @@ features.
 Each n-gram may carry a fixed weight, its inverse document frequency on the training texts
 (`idf`, a buffer saved with the weights; `set_idf`): as in TF-IDF, an n-gram in every text
 ("e>", "th") then counts less in the bag than one that marks a few, and one in no training
-text not at all. The count column is then
-the sum of the squared weights, so the head can divide the bag by its L2 norm.
+text not at all. The count column is then the sum of the squared weights, so the head can
+divide the bag by its L2 norm.
 
 With the spec's `blocks` (seqlab_classify.ngrams), the sums and counts come per kind of
 n-gram, `blocks` of each per token: [inner | sums of block 1..B | counts of block 1..B].
@@ -139,8 +139,7 @@ class NgramEncoder(nn.Module):
         n = len(seqs)
         with torch.no_grad():
             self.idf.copy_(torch.log((1 + n) / (1 + df)) + 1 if idf else torch.ones_like(df))
-            self.idf[df == 0] = 0.0  # the padding row among them
-            self.idf[self.spec.buckets] = 0.0
+            self.idf[df == 0] = 0.0  # the padding row among them: text_buckets leaves it out
 
     def set_linear(self, weight: Tensor) -> None:
         """The fitted linear model's (buckets, dim) weights as the table (padding row: 0)."""
