@@ -49,8 +49,9 @@ from seqlab_classify.task import CLASSIFICATION, ClassifySettings
 )
 @user_errors
 def classify(**opts):
-    """Train a text classifier: by default its own (hashed word and character n-grams beside a
-    small BiGRU word view, no LM needed); with --encoder, on pretrained LMs (ULMFiT).
+    """Train a text classifier: by default its own, no LM needed (a logistic regression over
+    hashed word, shape and character n-grams; --word-view adds a small BiGRU over the words);
+    with --encoder, on pretrained LMs (ULMFiT).
 
     The n-gram channel (--ngrams, on by default) joins every classifier, with or without
     LMs; `seqlab predict RUN INPUT --explain` lists the n-grams that weighed most. The texts

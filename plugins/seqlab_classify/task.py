@@ -23,7 +23,7 @@ from seqlab.train.trainer import MAX_EPOCHS, resolve_device
 from seqlab_classify import convex
 from seqlab_classify.data import TOKENIZER, TaskData, build_vocab, encode, load_task, tokens
 from seqlab_classify.head import JOINS, MODES, ClassifierHead
-from seqlab_classify.metrics import confusion_png, report, scores
+from seqlab_classify.metrics import calibration, confusion_png, report, scores
 from seqlab_classify.ngram_encoder import NgramEncoder
 from seqlab_classify.ngrams import NgramSpec, frequent_words, word_spans
 from seqlab_classify.predict import hasher_of, probabilities, reads_backward, run_level
@@ -316,8 +316,14 @@ class Classification:
             out / "confusion.png",
             f"{split}: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}",
         )
-        text = f"{task.sources[split]}\n\n{report(true, pred, task.classes)}"
-        return Scores(metrics, text, len(true), files=["confusion.png"])
+        calib = calibration(true, probs)
+        trust = (
+            f"calibration: mean confidence {calib['confidence']:.3f} against accuracy "
+            f"{metrics['accuracy']:.3f}, expected calibration error {calib['ece']:.3f}, "
+            f"log loss {calib['log_loss']:.3f}"
+        )
+        text = f"{task.sources[split]}\n\n{report(true, pred, task.classes)}\n{trust}\n"
+        return Scores(metrics, text, len(true), files=["confusion.png"], details=calib)
 
 
 def pretrained(s: ClassifySettings) -> list[transfer.Pretrained]:

@@ -80,6 +80,22 @@ def test_no_encoder_trains_the_ngram_regression_alone(default_run):
     assert scores["split"] == "test" and scores["n"] == 16
 
 
+def test_the_report_says_how_far_the_probabilities_can_be_trusted(default_run, data):
+    """scores.json and report.txt give the calibration of the test predictions, computed
+    from the probabilities `seqlab predict` gives."""
+    metrics = json.loads((default_run / "scores.json").read_text())["metrics"]
+    model, vocab, meta = load_model(default_run / "best")
+    rows = data["test"].read_text().splitlines()[1:]
+    texts, labels = zip(*(row.rsplit(",", 1) for row in rows), strict=True)
+    probs = class_probabilities(model, vocab, list(texts))
+    true = [meta["labels"].index(y) for y in labels]
+    assert metrics["confidence"] == pytest.approx(probs.max(1).mean(), abs=1e-6)
+    assert metrics["log_loss"] == pytest.approx(-np.log(probs[range(16), true]).mean(), abs=1e-5)
+    assert 0 <= metrics["ece"] <= 1
+    report = (default_run / "report.txt").read_text()
+    assert f"expected calibration error {metrics['ece']:.3f}" in report
+
+
 def test_convex_fits_the_ngram_table_once_and_training_leaves_it(data, tmp_path):
     """--ngram-join convex: the table is the regression's (a column per class), the same
     whatever training follows; the word view on top does train."""
