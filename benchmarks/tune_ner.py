@@ -88,9 +88,10 @@ def main() -> None:
     for name in configs:
         f1s = [statistics.mean(r["f1"] for r in done if r["config"] == name and r["corpus"] == c)
                for c in corpora]  # fmt: skip
-        cpu = statistics.mean(r["cpu_s"] for r in done if r["config"] == name)
+        cpus = [r["cpu_s"] for r in done if r["config"] == name and r["cpu_s"] is not None]
+        cpu = f"{statistics.mean(cpus):.0f}" if cpus else "—"  # None: not measured
         cells = " | ".join(f"{f:.4f}" for f in f1s)
-        print(f"| {name} | {cells} | {statistics.mean(f1s):.4f} | {cpu:.0f} |")
+        print(f"| {name} | {cells} | {statistics.mean(f1s):.4f} | {cpu} |")
 
 
 if __name__ == "__main__":
