@@ -28,10 +28,10 @@ def calibration(true: list[int], probs: np.ndarray, bins: int = 10) -> dict[str,
     A calibrated classifier that says 0.7 is right 7 times in 10: ECE near 0."""
     y = np.asarray(true)
     conf, right = probs.max(1), probs.argmax(1) == y
-    edges = np.minimum((conf * bins).astype(int), bins - 1)  # 1.0 falls in the top bin
+    bin_of = np.minimum((conf * bins).astype(int), bins - 1)  # 1.0 falls in the top bin
     ece = sum(
-        abs(right[edges == b].mean() - conf[edges == b].mean()) * np.mean(edges == b)
-        for b in np.unique(edges)
+        abs(right[bin_of == b].mean() - conf[bin_of == b].mean()) * np.mean(bin_of == b)
+        for b in np.unique(bin_of)
     )
     labels = list(range(probs.shape[1]))
     return {
