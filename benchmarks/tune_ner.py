@@ -66,8 +66,9 @@ def main() -> None:
                *configs[name].split()]  # fmt: skip
         cmd = seqlab_cmd([str(c) for c in cmd])
         stamp = out.with_suffix(".json")  # a finished run of the same command is reused
-        if stamp.is_file() and json.loads(stamp.read_text())["cmd"] == cmd:
-            r = json.loads(stamp.read_text())["result"]
+        before = json.loads(stamp.read_text()) if stamp.is_file() else {}
+        if before.get("cmd") == cmd:
+            r = before["result"]
             print(f"  {name} {corpus} seed {seed}: F1 {r['f1']:.4f} (reused)", flush=True)
             return r
         rc, cpu, text = run(cmd, out.with_suffix(".log"), env)
